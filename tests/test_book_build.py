@@ -1,0 +1,70 @@
+"""The book builds: every chapter executes, no warning, a page for every toc entry.
+
+These tests execute the whole book (about a minute), so they are marked ``slow``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from book import ROOT, build_book, toc_files
+
+pytestmark = pytest.mark.slow
+
+
+def test_book_builds_without_warnings_or_cell_errors(built_book):
+    result, _ = built_book
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, f"jupyter-book build failed:\n{log[-6000:]}"
+    warnings = [line for line in log.splitlines() if re.search(r"\bWARNING\b", line)
+                and "Kernel is running over TCP" not in line and "Location 'file:" not in line]
+    assert warnings == [], "\n".join(warnings)
+    assert "Executing notebook failed" not in log
+    assert "CellExecutionError" not in log
+
+
+def test_every_toc_entry_has_a_page(built_book):
+    _, html = built_book
+    missing = [f for f in toc_files() if not (html / f"{f}.html").is_file()]
+    assert missing == []
+
+
+def test_executed_chapters_show_figures_and_math(built_book):
+    """The first chapter's page carries its plots and typeset-able math."""
+    _, html = built_book
+    page = (html / "chapters" / "what-is-a-loss.html").read_text()
+    assert page.count("<img") >= 3
+    assert "\\frac" in page  # the math is on the page, for MathJax to typeset
+    assert "mathjax" in page.lower() and "cdn.jsdelivr" not in page  # served from the site itself
+
+
+def _tiny_book(tmp_path: Path, cell_source: str) -> Path:
+    """A one-chapter book with the project's configuration and the given code cell."""
+    book = tmp_path / "tiny"
+    book.mkdir()
+    for name in ("_config.yml", "references.bib"):
+        shutil.copy(ROOT / name, book / name)
+    (book / "_toc.yml").write_text("format: jb-book\nroot: index\nchapters:\n  - file: chapter\n")
+    (book / "index.md").write_text("# Tiny book\n\nA test book.\n")
+    header = (ROOT / "chapters" / "what-is-a-loss.md").read_text().split("---\n")[1]
+    (book / "chapter.md").write_text(f"---\n{header}---\n\n# A chapter\n\n```{{code-cell}} ipython3\n{cell_source}\n```\n")
+    return book
+
+
+def test_a_failing_cell_fails_the_build(tmp_path):
+    """The guard works: one raising cell makes the build exit non-zero and name the error."""
+    book = _tiny_book(tmp_path, 'raise RuntimeError("deliberately broken cell")')
+    result = build_book(book, tmp_path / "out")
+    assert result.returncode != 0
+    assert "deliberately broken cell" in result.stdout + result.stderr
+
+
+def test_a_passing_tiny_book_builds(tmp_path):
+    """The control for the guard: the same tiny book with a good cell builds."""
+    book = _tiny_book(tmp_path, "print(1 + 1)")
+    result = build_book(book, tmp_path / "out")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
