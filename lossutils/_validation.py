@@ -87,6 +87,21 @@ def as_weight(weight, name, shape, dtype):
     return w
 
 
+def as_broadcast_weight(weight, name, shape, dtype):
+    """An optional weight that broadcasts to ``shape`` without enlarging it
+    (PyTorch's rule for the BCE ``weight`` and ``pos_weight``), or None."""
+    if weight is None:
+        return None
+    w = as_float_array(weight, name, dtype=dtype)
+    try:
+        ok = np.broadcast_shapes(w.shape, tuple(shape)) == tuple(shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} of shape {w.shape} does not broadcast to the input shape {tuple(shape)}")
+    return w
+
+
 def as_class_target(target, name, shape, n_classes, ignore_index):
     """Integer class indices of ``shape`` in ``[0, n_classes)``, except ``ignore_index``."""
     t = np.asarray(target)
@@ -126,8 +141,11 @@ def apply_reduction(loss, reduction, denominator=None):
 
 
 def grad_reduction_scale(reduction, n, dtype):
-    """The factor d(reduced)/d(elementwise loss): 1/n for 'mean', 1 otherwise."""
+    """The factor d(reduced)/d(elementwise loss): 1/n for 'mean', 1 otherwise.
+
+    A zero denominator (every target ignored) gives 0, PyTorch's gradient of
+    that NaN mean.
+    """
     if reduction != "mean":
         return dtype.type(1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return dtype.type(1) / dtype.type(n)
+    return dtype.type(0) if n == 0 else dtype.type(1) / dtype.type(n)
