@@ -1,0 +1,253 @@
+r"""Losses for imbalanced data: weighted BCE and focal losses, with gradients.
+
+Class weights rescale the loss of each class; focal losses additionally
+down-weight the *easy* examples, those already predicted with confidence,
+by the factor :math:`(1 - p_t)^\gamma`. All of them are computed from logits
+with log-sigmoid / log-softmax, so they stay finite and accurate at extreme
+logits: the focal factor is :math:`\exp(\gamma \log(1 - p_t))`, never a power
+of a probability that was rounded to 1.
+"""
+
+import numpy as np
+
+from ._validation import apply_reduction, as_weight, check_reduction, check_scalar, grad_reduction_scale
+from .classification import (
+    _binary_inputs,
+    _class_inputs,
+    _index_terms,
+    _log_softmax_parts,
+    _picked,
+    _sigmoid_pair,
+    _softplus_pair,
+    _unbatch,
+    softmax,
+)
+
+__all__ = [
+    "weighted_binary_cross_entropy_with_logits", "sigmoid_focal_loss", "softmax_focal_loss",
+    "grad_weighted_binary_cross_entropy_with_logits", "grad_sigmoid_focal_loss",
+    "grad_softmax_focal_loss",
+]
+
+
+def _check_gamma(gamma):
+    return check_scalar(gamma, "gamma")
+
+
+def _check_alpha(alpha):
+    if isinstance(alpha, (bool, np.bool_)) or not np.isscalar(alpha) or not np.isreal(alpha) or not np.isfinite(alpha):
+        raise TypeError(f"alpha must be a finite real number (a negative one disables it), got {alpha!r}")
+    return float(alpha)
+
+
+def weighted_binary_cross_entropy_with_logits(logits, target, *, w0=1.0, w1=1.0, reduction="mean"):
+    r"""Binary cross-entropy with separate weights for the positive and negative class.
+
+    Raising :math:`w_1` above :math:`w_0` makes a missed positive cost more:
+    the usual first remedy when positives are rare.
+
+    .. math::
+        \ell_i = -\big[w_1 y_i \log p_i + w_0 (1 - y_i)\log(1 - p_i)\big]
+               = w_1 y_i\,\mathrm{softplus}(-z_i) + w_0 (1 - y_i)\,\mathrm{softplus}(z_i),
+        \qquad p_i = \sigma(z_i)
+
+    It equals ``binary_cross_entropy_with_logits(z, y, weight=w0, pos_weight=w1/w0)``.
+
+    Args:
+        logits: real-valued scores :math:`z`, any shape.
+        target: targets in [0, 1], the same shape as ``logits``.
+        w0: weight of the negative class, >= 0.
+        w1: weight of the positive class, >= 0.
+        reduction: ``'mean'`` (default, over elements), ``'sum'`` or ``'none'``.
+
+    Returns:
+        A scalar of ``logits``' float dtype, or the elementwise losses for 'none'.
+
+    References:
+        King & Zeng, "Logistic Regression in Rare Events Data", Political Analysis 2001.
+
+    Example:
+        >>> print(round(float(weighted_binary_cross_entropy_with_logits([0.0, 0.0], [1.0, 0.0], w1=3.0)), 4))
+        1.3863
+    """
+    w0, w1 = check_scalar(w0, "w0"), check_scalar(w1, "w1")
+    z, t = _binary_inputs(logits, target, "logits", reduction)
+    sp_pos, sp_neg = _softplus_pair(z)
+    return apply_reduction(w1 * t * sp_neg + w0 * (1 - t) * sp_pos, reduction)
+
+
+def grad_weighted_binary_cross_entropy_with_logits(logits, target, *, w0=1.0, w1=1.0, reduction="mean"):
+    r"""Gradient of :func:`weighted_binary_cross_entropy_with_logits`:
+    :math:`[w_0 (1 - y_i)\sigma(z_i) - w_1 y_i \sigma(-z_i)] / D`.
+
+    Example:
+        >>> grad_weighted_binary_cross_entropy_with_logits([0.0, 0.0], [1.0, 0.0], w1=3.0, reduction="sum").tolist()
+        [-1.5, 0.5]
+    """
+    w0, w1 = check_scalar(w0, "w0"), check_scalar(w1, "w1")
+    z, t = _binary_inputs(logits, target, "logits", reduction)
+    s_pos, s_neg = _sigmoid_pair(z)
+    g = w0 * (1 - t) * s_pos - w1 * t * s_neg
+    return g * grad_reduction_scale(reduction, z.size, g.dtype)
+
+
+def _log_or_minus_inf(a):
+    """log(a), with log(0) = -inf but no divide-by-zero warning."""
+    return np.log(a, out=np.full_like(a, -np.inf), where=a > 0)
+
+
+def _sigmoid_focal_parts(z, t, gamma, alpha):
+    """Return ``(alpha_t, ce, focal, log_sig_pos, log_sig_neg, log_q)`` where ``ce`` is
+    the BCE with logits, ``q = 1 - p_t`` and ``focal = q ** gamma``."""
+    tail = np.log1p(np.exp(-np.abs(z)))
+    log_sig_pos = np.minimum(z, 0) - tail   # log sigma(z)  = log p
+    log_sig_neg = np.minimum(-z, 0) - tail  # log sigma(-z) = log(1 - p)
+    ce = -(t * log_sig_pos + (1 - t) * log_sig_neg)
+    # 1 - p_t = y (1 - p) + (1 - y) p: a sum of two positive terms, taken in log space.
+    log_q = np.logaddexp(_log_or_minus_inf(t) + log_sig_neg, _log_or_minus_inf(1 - t) + log_sig_pos)
+    focal = np.exp(gamma * log_q)
+    alpha_t = 1 if alpha < 0 else alpha * t + (1 - alpha) * (1 - t)
+    return alpha_t, ce, focal, log_sig_pos, log_sig_neg, log_q
+
+
+def sigmoid_focal_loss(logits, target, *, alpha=0.25, gamma=2.0, reduction="none"):
+    r"""Binary focal loss from logits (torchvision's ``sigmoid_focal_loss``).
+
+    The cross-entropy of each element is multiplied by :math:`(1 - p_t)^\gamma`,
+    which is near 0 for well-classified elements, so that the many easy
+    negatives of dense detection do not swamp the few hard examples.
+
+    .. math::
+        \ell_i = \alpha_t\,(1 - p_t)^\gamma\,\mathrm{BCE}(z_i, y_i), \quad
+        p_t = p y + (1 - p)(1 - y), \quad
+        \alpha_t = \alpha y + (1 - \alpha)(1 - y), \quad p = \sigma(z)
+
+    (:math:`\alpha_t = 1` when ``alpha < 0``). Computed stably as
+    :math:`(1 - p_t)^\gamma = \exp(\gamma \log(1 - p_t))` with
+    :math:`\log(1-p_t)` from log-sigmoids.
+
+    Args:
+        logits: real-valued scores :math:`z`, any shape.
+        target: targets in [0, 1] (usually 0/1), the same shape as ``logits``.
+        alpha: weight of the positive class in [0, 1]; negative disables it.
+        gamma: focusing parameter :math:`\gamma \ge 0` (0 gives weighted BCE).
+        reduction: ``'none'`` (default, as torchvision), ``'mean'`` or ``'sum'``.
+
+    Returns:
+        The elementwise losses, or a scalar of ``logits``' float dtype.
+
+    References:
+        T.-Y. Lin, P. Goyal, R. Girshick, K. He, P. Dollar, "Focal Loss for
+        Dense Object Detection", ICCV 2017.
+
+    Example:
+        >>> sigmoid_focal_loss([3.0, -3.0, 0.0], [1.0, 1.0, 1.0]).round(4).tolist()
+        [0.0, 0.6916, 0.0433]
+    """
+    gamma, alpha = _check_gamma(gamma), _check_alpha(alpha)
+    z, t = _binary_inputs(logits, target, "logits", reduction)
+    alpha_t, ce, focal, *_ = _sigmoid_focal_parts(z, t, gamma, alpha)
+    return apply_reduction(alpha_t * ce * focal, reduction)
+
+
+def grad_sigmoid_focal_loss(logits, target, *, alpha=0.25, gamma=2.0, reduction="none"):
+    r"""Gradient of :func:`sigmoid_focal_loss` with respect to ``logits``.
+
+    With :math:`q = 1 - p_t`:
+
+    .. math::
+        \frac{\partial \ell}{\partial z} = \alpha_t q^\gamma\Big[(1-y)\,p - y\,(1-p)
+            + \gamma\,\mathrm{BCE}\,(1 - 2y)\,\frac{p(1-p)}{q}\Big],
+
+    where :math:`p(1-p)/q \le 1` is evaluated in log space (no 0/0).
+
+    Example:
+        >>> grad_sigmoid_focal_loss([0.0], [1.0], alpha=-1, gamma=0.0).tolist()
+        [-0.5]
+    """
+    gamma, alpha = _check_gamma(gamma), _check_alpha(alpha)
+    z, t = _binary_inputs(logits, target, "logits", reduction)
+    alpha_t, ce, focal, log_sig_pos, log_sig_neg, log_q = _sigmoid_focal_parts(z, t, gamma, alpha)
+    d_ce = (1 - t) * np.exp(log_sig_pos) - t * np.exp(log_sig_neg)
+    ratio = np.exp(log_sig_pos + log_sig_neg - log_q)  # p (1 - p) / q
+    g = alpha_t * focal * (d_ce + gamma * ce * (1 - 2 * t) * ratio)
+    return g * grad_reduction_scale(reduction, z.size, g.dtype)
+
+
+def _softmax_focal_parts(logits, target, alpha, ignore_index):
+    """Validate; return ``(x, safe, alpha_y, log_p_y, q, unbatched)``, ``q = 1 - p_y``."""
+    x, t, _, _, unbatched = _class_inputs(logits, target, "logits", None, ignore_index, False)
+    a = as_weight(alpha, "alpha", (x.shape[1],), x.dtype)
+    safe, _, alpha_y = _index_terms(t, a, ignore_index, x.dtype)
+    shifted, log_norm = _log_softmax_parts(x, axis=1)
+    log_p_y = _picked(shifted, safe) - log_norm[:, 0]
+    return x, safe, alpha_y, log_p_y, -np.expm1(log_p_y), unbatched
+
+
+def softmax_focal_loss(logits, target, *, alpha=None, gamma=2.0, ignore_index=-100, reduction="mean"):
+    r"""Multi-class focal loss from logits.
+
+    Cross-entropy whose per-sample loss is scaled by :math:`(1 - p_y)^\gamma`,
+    so confidently right samples contribute almost nothing.
+
+    .. math::
+        \ell_i = -\alpha_{y_i}\,(1 - p_{i,y_i})^\gamma \log p_{i,y_i}, \qquad
+        p_i = \mathrm{softmax}(z_i), \qquad
+        \text{mean} = \sum_i \ell_i \Big/ \sum_{i \text{ not ignored}} \alpha_{y_i}
+
+    Ignored targets contribute 0. The 'mean' denominator (the number of
+    non-ignored targets when ``alpha`` is None) is chosen so that with
+    :math:`\gamma = 0` this is exactly ``cross_entropy(logits, target, weight=alpha)``.
+    :math:`1 - p_y` is computed as ``-expm1(log p_y)``, accurate even when
+    :math:`p_y` rounds to 1.
+
+    Args:
+        logits: ``(N, C)``, ``(N, C, d1, ...)`` or unbatched ``(C,)`` scores.
+        target: integer class indices, shape ``(N,)``, ``(N, d1, ...)`` or ``()``.
+        alpha: None (no weighting) or per-class weights of shape ``(C,)``.
+        gamma: focusing parameter :math:`\gamma \ge 0`.
+        ignore_index: class-index value whose targets are skipped.
+        reduction: ``'mean'`` (default), ``'sum'`` or ``'none'``.
+
+    Returns:
+        A scalar of ``logits``' float dtype, or the per-sample losses for 'none'.
+
+    References:
+        Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017.
+
+    Example:
+        >>> logits = [[2.0, 0.0, -1.0], [0.0, 1.0, 0.0]]
+        >>> print(round(float(softmax_focal_loss(logits, [0, 1])), 4))
+        0.0516
+    """
+    check_reduction(reduction)
+    gamma = _check_gamma(gamma)
+    _, _, alpha_y, log_p_y, q, unbatched = _softmax_focal_parts(logits, target, alpha, ignore_index)
+    loss = -alpha_y * q**gamma * log_p_y
+    return _unbatch(apply_reduction(loss, reduction, alpha_y.sum()), unbatched, reduction)
+
+
+def grad_softmax_focal_loss(logits, target, *, alpha=None, gamma=2.0, ignore_index=-100, reduction="mean"):
+    r"""Gradient of :func:`softmax_focal_loss` with respect to ``logits``.
+
+    With :math:`q = 1 - p_y` and :math:`\ell = \log p_y`:
+
+    .. math::
+        \frac{\partial \ell_i}{\partial z_i} = \alpha_y\, q^\gamma
+            \Big(1 - \gamma\, p_y \frac{\log p_y}{q}\Big)\,(p_i - e_{y_i}),
+
+    where :math:`\log(p_y)/q \to -1` as :math:`q \to 0` (no 0/0).
+
+    Example:
+        >>> grad_softmax_focal_loss([[0.0, 0.0]], [1], gamma=0.0).tolist()
+        [[0.5, -0.5]]
+    """
+    check_reduction(reduction)
+    gamma = _check_gamma(gamma)
+    x, safe, alpha_y, log_p_y, q, unbatched = _softmax_focal_parts(logits, target, alpha, ignore_index)
+    log_over_q = np.divide(log_p_y, q, out=np.full_like(q, -1), where=q > 0)
+    coef = alpha_y * q**gamma * (1 - gamma * np.exp(log_p_y) * log_over_q)
+    g = softmax(x, axis=1) * coef[:, None]
+    np.put_along_axis(g, safe[:, None], _picked(g, safe)[:, None] - coef[:, None], axis=1)
+    g *= grad_reduction_scale(reduction, alpha_y.sum(), g.dtype)
+    return g[0] if unbatched else g

@@ -1,0 +1,146 @@
+r"""Token-level losses for padded sequences, and perplexity.
+
+A batch of sequences of length ``T`` over a vocabulary of ``C`` tokens
+gives logits ``(N, C, T)`` (PyTorch's class-axis-1 layout) and targets
+``(N, T)`` in which padding positions hold ``ignore_index``. These are thin
+wrappers of :func:`~lossutils.classification.cross_entropy` and
+:func:`~lossutils.classification.nll_loss` that insist on that 3-D layout
+(and catch the common ``(N, T, C)`` mix-up); 'mean' averages over the real,
+non-padding tokens.
+"""
+
+import numpy as np
+
+from .classification import cross_entropy, grad_cross_entropy, grad_nll_loss, nll_loss
+
+__all__ = [
+    "sequence_cross_entropy", "sequence_nll_loss", "perplexity",
+    "grad_sequence_cross_entropy", "grad_sequence_nll_loss",
+]
+
+
+def _check_sequence(first, target, name):
+    """Check the ``(N, C, T)`` / ``(N, T)`` layout before the general checks run."""
+    shape, t_shape = np.shape(first), np.shape(target)
+    if len(shape) != 3:
+        raise ValueError(f"{name} must have shape (N, C, T) (batch, classes, time), got shape {shape}")
+    if len(t_shape) != 2:
+        raise ValueError(f"target must have shape (N, T) = {(shape[0], shape[2])}, got shape {t_shape}")
+    if t_shape != (shape[0], shape[2]) and t_shape == shape[:2]:
+        raise ValueError(
+            f"{name} of shape {shape} looks like (N, T, C) for target shape {t_shape}: "
+            f"put the classes on axis 1, e.g. np.moveaxis({name}, -1, 1)"
+        )
+
+
+def sequence_cross_entropy(logits, target, *, ignore_index=-100, reduction="mean"):
+    r"""Token-level cross-entropy of padded sequences.
+
+    Each real token is one classification over the vocabulary; padding
+    tokens (``target == ignore_index``) neither count nor get a gradient.
+
+    .. math::
+        \mathcal L = \frac{1}{|\mathcal V|} \sum_{(i,t) \in \mathcal V} -\log p_{i,y_{it},t},
+        \qquad \mathcal V = \{(i, t) : y_{it} \ne \text{ignore\_index}\}
+
+    (for 'mean'; 'sum' drops the :math:`1/|\mathcal V|`, 'none' returns the
+    ``(N, T)`` token losses with 0 at padding). All padding gives NaN.
+
+    Args:
+        logits: ``(N, C, T)`` scores.
+        target: ``(N, T)`` integer token ids, padding = ``ignore_index``.
+        ignore_index: the padding id.
+        reduction: ``'mean'`` (default, per real token), ``'sum'`` or ``'none'``.
+
+    Returns:
+        A scalar of ``logits``' float dtype, or the ``(N, T)`` losses for 'none'.
+
+    References:
+        Sutskever, Vinyals & Le, "Sequence to Sequence Learning with Neural
+        Networks", NeurIPS 2014.
+
+    Example:
+        >>> logits = np.zeros((1, 4, 3))  # uniform over 4 tokens, 3 steps
+        >>> print(round(float(sequence_cross_entropy(logits, [[1, 2, -100]])), 4))
+        1.3863
+    """
+    _check_sequence(logits, target, "logits")
+    return cross_entropy(logits, target, ignore_index=ignore_index, reduction=reduction)
+
+
+def grad_sequence_cross_entropy(logits, target, *, ignore_index=-100, reduction="mean"):
+    r"""Gradient of :func:`sequence_cross_entropy`: ``(softmax - onehot) / n_tokens``, 0 at padding.
+
+    Example:
+        >>> grad_sequence_cross_entropy(np.zeros((1, 2, 2)), [[0, -100]]).tolist()
+        [[[-0.5, 0.0], [0.5, 0.0]]]
+    """
+    _check_sequence(logits, target, "logits")
+    return grad_cross_entropy(logits, target, ignore_index=ignore_index, reduction=reduction)
+
+
+def sequence_nll_loss(log_probs, target, *, ignore_index=-100, reduction="mean"):
+    r"""Token-level negative log-likelihood of padded sequences, from log-probabilities.
+
+    As :func:`sequence_cross_entropy`, for models whose output layer is
+    already a log-softmax:
+    :math:`\mathcal L = \frac{1}{|\mathcal V|}\sum_{(i,t)\in\mathcal V} -\log p_{i,y_{it},t}`.
+
+    Args:
+        log_probs: ``(N, C, T)`` log-probabilities.
+        target: ``(N, T)`` integer token ids, padding = ``ignore_index``.
+        ignore_index: the padding id.
+        reduction: ``'mean'`` (default, per real token), ``'sum'`` or ``'none'``.
+
+    Returns:
+        A scalar of ``log_probs``' float dtype, or the ``(N, T)`` losses for 'none'.
+
+    References:
+        PyTorch ``NLLLoss`` (K-dimensional case).
+
+    Example:
+        >>> log_probs = np.log(np.full((1, 4, 2), 0.25))
+        >>> print(round(float(sequence_nll_loss(log_probs, [[3, -100]])), 4))
+        1.3863
+    """
+    _check_sequence(log_probs, target, "log_probs")
+    return nll_loss(log_probs, target, ignore_index=ignore_index, reduction=reduction)
+
+
+def grad_sequence_nll_loss(log_probs, target, *, ignore_index=-100, reduction="mean"):
+    r"""Gradient of :func:`sequence_nll_loss`: ``-onehot / n_tokens``, 0 at padding.
+
+    Example:
+        >>> grad_sequence_nll_loss(np.zeros((1, 2, 2)), [[1, -100]]).tolist()
+        [[[0.0, 0.0], [-1.0, 0.0]]]
+    """
+    _check_sequence(log_probs, target, "log_probs")
+    return grad_nll_loss(log_probs, target, ignore_index=ignore_index, reduction=reduction)
+
+
+def perplexity(logits, target, *, ignore_index=-100):
+    r"""Perplexity: the exponential of the mean token cross-entropy.
+
+    The effective number of tokens the model hesitates between: a uniform
+    guess over :math:`C` tokens has perplexity :math:`C`.
+
+    .. math::
+        \mathrm{PPL} = \exp\Big(\frac{1}{|\mathcal V|}\sum_{(i,t)\in\mathcal V} -\log p_{i,y_{it},t}\Big)
+
+    Args:
+        logits: ``(N, C, T)`` scores.
+        target: ``(N, T)`` integer token ids, padding = ``ignore_index``.
+        ignore_index: the padding id (not counted).
+
+    Returns:
+        A scalar of ``logits``' float dtype (NaN if every token is padding).
+
+    References:
+        Jelinek et al., "Perplexity -- a measure of the difficulty of speech
+        recognition tasks", JASA 1977.
+
+    Example:
+        >>> print(round(float(perplexity(np.zeros((2, 4, 3)), [[0, 1, 2], [3, -100, -100]])), 4))
+        4.0
+    """
+    return np.exp(sequence_cross_entropy(logits, target, ignore_index=ignore_index))
