@@ -16,6 +16,7 @@ Each ``loss`` has a ``grad_loss`` twin with the same signature that returns
 the analytic gradient of the reduced loss with respect to the first argument.
 """
 
+from .advice import choose_loss
 from .classification import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -67,4 +68,6 @@ __all__ = [
     # sequences
     "sequence_cross_entropy", "sequence_nll_loss", "perplexity",
     "grad_sequence_cross_entropy", "grad_sequence_nll_loss",
+    # choosing a loss
+    "choose_loss",
 ]
