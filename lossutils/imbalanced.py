@@ -4,8 +4,9 @@ Class weights rescale the loss of each class; focal losses additionally
 down-weight the *easy* examples, those already predicted with confidence,
 by the factor :math:`(1 - p_t)^\gamma`. All of them are computed from logits
 with log-sigmoid / log-softmax, so they stay finite and accurate at extreme
-logits: the focal factor is :math:`\exp(\gamma \log(1 - p_t))`, never a power
-of a probability that was rounded to 1.
+logits: the focal factor is a power of :math:`1 - p_t` computed without
+cancellation (never as 1 minus a probability rounded to 1), and its log-space
+form :math:`\exp(\gamma \log(1 - p_t))` where :math:`1 - p_t` underflows.
 """
 
 import numpy as np
@@ -15,8 +16,7 @@ from .classification import (
     _binary_inputs,
     _class_inputs,
     _index_terms,
-    _log_softmax_parts,
-    _picked,
+    _logsumexp_parts,
     _sigmoid_pair,
     _softplus_pair,
     _unbatch,
@@ -91,23 +91,26 @@ def grad_weighted_binary_cross_entropy_with_logits(logits, target, *, w0=1.0, w1
     return g * grad_reduction_scale(reduction, z.size, g.dtype)
 
 
-def _log_or_minus_inf(a):
-    """log(a), with log(0) = -inf but no divide-by-zero warning."""
-    return np.log(a, out=np.full_like(a, -np.inf), where=a > 0)
+def _sigmoid_focal_parts(z, t, gamma):
+    """Return ``(ce, q, focal, p, 1 - p, tiny)``: the BCE with logits, ``q = 1 - p_t``,
+    ``focal = q ** gamma`` and the mask where ``q`` is below the normal range."""
+    e = np.exp(-np.abs(z))
+    sp_pos, sp_neg = _softplus_pair(z, e)  # -log(1 - p), -log p
+    s_pos, s_neg = _sigmoid_pair(z, e)     # p, 1 - p
+    ce = t * sp_neg + (1 - t) * sp_pos
+    q = t * s_neg + (1 - t) * s_pos  # 1 - p_t = y (1 - p) + (1 - y) p: no cancellation
+    focal = q**gamma
+    tiny = q < np.finfo(q.dtype).tiny
+    if tiny.any():
+        # q is subnormal or 0 (|z| > ~700): its power would lose every digit. There the
+        # target is 0 or 1 (q >= min(y, 1 - y)) and log q = -softplus(+-z) exactly.
+        log_q = -np.where(t > 0.5, sp_pos, sp_neg)
+        focal = np.where(tiny, np.exp(gamma * log_q), focal)
+    return ce, q, focal, s_pos, s_neg, tiny
 
 
-def _sigmoid_focal_parts(z, t, gamma, alpha):
-    """Return ``(alpha_t, ce, focal, log_sig_pos, log_sig_neg, log_q)`` where ``ce`` is
-    the BCE with logits, ``q = 1 - p_t`` and ``focal = q ** gamma``."""
-    tail = np.log1p(np.exp(-np.abs(z)))
-    log_sig_pos = np.minimum(z, 0) - tail   # log sigma(z)  = log p
-    log_sig_neg = np.minimum(-z, 0) - tail  # log sigma(-z) = log(1 - p)
-    ce = -(t * log_sig_pos + (1 - t) * log_sig_neg)
-    # 1 - p_t = y (1 - p) + (1 - y) p: a sum of two positive terms, taken in log space.
-    log_q = np.logaddexp(_log_or_minus_inf(t) + log_sig_neg, _log_or_minus_inf(1 - t) + log_sig_pos)
-    focal = np.exp(gamma * log_q)
-    alpha_t = 1 if alpha < 0 else alpha * t + (1 - alpha) * (1 - t)
-    return alpha_t, ce, focal, log_sig_pos, log_sig_neg, log_q
+def _alpha_t(alpha, t):
+    return 1 if alpha < 0 else alpha * t + (1 - alpha) * (1 - t)
 
 
 def sigmoid_focal_loss(logits, target, *, alpha=0.25, gamma=2.0, reduction="none"):
@@ -122,9 +125,10 @@ def sigmoid_focal_loss(logits, target, *, alpha=0.25, gamma=2.0, reduction="none
         p_t = p y + (1 - p)(1 - y), \quad
         \alpha_t = \alpha y + (1 - \alpha)(1 - y), \quad p = \sigma(z)
 
-    (:math:`\alpha_t = 1` when ``alpha < 0``). Computed stably as
-    :math:`(1 - p_t)^\gamma = \exp(\gamma \log(1 - p_t))` with
-    :math:`\log(1-p_t)` from log-sigmoids.
+    (:math:`\alpha_t = 1` when ``alpha < 0``). Computed stably:
+    :math:`1 - p_t = y\,\sigma(-z) + (1-y)\,\sigma(z)` (a sum of positive
+    terms, no cancellation), raised to :math:`\gamma`; where it underflows,
+    :math:`\exp(-\gamma\,\mathrm{softplus}(\pm z))` instead.
 
     Args:
         logits: real-valued scores :math:`z`, any shape.
@@ -146,8 +150,8 @@ def sigmoid_focal_loss(logits, target, *, alpha=0.25, gamma=2.0, reduction="none
     """
     gamma, alpha = _check_gamma(gamma), _check_alpha(alpha)
     z, t = _binary_inputs(logits, target, "logits", reduction)
-    alpha_t, ce, focal, *_ = _sigmoid_focal_parts(z, t, gamma, alpha)
-    return apply_reduction(alpha_t * ce * focal, reduction)
+    ce, _, focal, *_ = _sigmoid_focal_parts(z, t, gamma)
+    return apply_reduction(_alpha_t(alpha, t) * ce * focal, reduction)
 
 
 def grad_sigmoid_focal_loss(logits, target, *, alpha=0.25, gamma=2.0, reduction="none"):
@@ -159,7 +163,7 @@ def grad_sigmoid_focal_loss(logits, target, *, alpha=0.25, gamma=2.0, reduction=
         \frac{\partial \ell}{\partial z} = \alpha_t q^\gamma\Big[(1-y)\,p - y\,(1-p)
             + \gamma\,\mathrm{BCE}\,(1 - 2y)\,\frac{p(1-p)}{q}\Big],
 
-    where :math:`p(1-p)/q \le 1` is evaluated in log space (no 0/0).
+    where :math:`p(1-p)/q \le 1` takes its limit where :math:`q` underflows (no 0/0).
 
     Example:
         >>> grad_sigmoid_focal_loss([0.0], [1.0], alpha=-1, gamma=0.0).tolist()
@@ -167,21 +171,24 @@ def grad_sigmoid_focal_loss(logits, target, *, alpha=0.25, gamma=2.0, reduction=
     """
     gamma, alpha = _check_gamma(gamma), _check_alpha(alpha)
     z, t = _binary_inputs(logits, target, "logits", reduction)
-    alpha_t, ce, focal, log_sig_pos, log_sig_neg, log_q = _sigmoid_focal_parts(z, t, gamma, alpha)
-    d_ce = (1 - t) * np.exp(log_sig_pos) - t * np.exp(log_sig_neg)
-    ratio = np.exp(log_sig_pos + log_sig_neg - log_q)  # p (1 - p) / q
-    g = alpha_t * focal * (d_ce + gamma * ce * (1 - 2 * t) * ratio)
+    ce, q, focal, p, p_neg, tiny = _sigmoid_focal_parts(z, t, gamma)
+    d_ce = (1 - t) * p - t * p_neg
+    if tiny.any():  # there q -> 1 - p (y = 1) or p (y = 0): the ratio's limit, no 0/0
+        ratio = np.where(tiny, np.where(t > 0.5, p, p_neg), p * p_neg / np.where(tiny, 1, q))
+    else:
+        ratio = p * p_neg / q
+    g = _alpha_t(alpha, t) * focal * (d_ce + gamma * ce * (1 - 2 * t) * ratio)
     return g * grad_reduction_scale(reduction, z.size, g.dtype)
 
 
 def _softmax_focal_parts(logits, target, alpha, ignore_index):
-    """Validate; return ``(x, safe, alpha_y, log_p_y, q, unbatched)``, ``q = 1 - p_y``."""
+    """Validate; return ``(x, at_target, alpha_y, log_p_y, q, unbatched)``, ``q = 1 - p_y``."""
     x, t, _, _, unbatched = _class_inputs(logits, target, "logits", None, ignore_index, False)
     a = as_weight(alpha, "alpha", (x.shape[1],), x.dtype)
-    safe, _, alpha_y = _index_terms(t, a, ignore_index, x.dtype)
-    shifted, log_norm = _log_softmax_parts(x, axis=1)
-    log_p_y = _picked(shifted, safe) - log_norm[:, 0]
-    return x, safe, alpha_y, log_p_y, -np.expm1(log_p_y), unbatched
+    at_target, _, alpha_y = _index_terms(x, t, a, ignore_index)
+    m, log_norm = _logsumexp_parts(x, axis=1)
+    log_p_y = (x.reshape(-1)[at_target] - m[:, 0]) - log_norm[:, 0]
+    return x, at_target, alpha_y, log_p_y, -np.expm1(log_p_y), unbatched
 
 
 def softmax_focal_loss(logits, target, *, alpha=None, gamma=2.0, ignore_index=-100, reduction="mean"):
@@ -244,10 +251,10 @@ def grad_softmax_focal_loss(logits, target, *, alpha=None, gamma=2.0, ignore_ind
     """
     check_reduction(reduction)
     gamma = _check_gamma(gamma)
-    x, safe, alpha_y, log_p_y, q, unbatched = _softmax_focal_parts(logits, target, alpha, ignore_index)
+    x, at_target, alpha_y, log_p_y, q, unbatched = _softmax_focal_parts(logits, target, alpha, ignore_index)
     log_over_q = np.divide(log_p_y, q, out=np.full_like(q, -1), where=q > 0)
     coef = alpha_y * q**gamma * (1 - gamma * np.exp(log_p_y) * log_over_q)
     g = softmax(x, axis=1) * coef[:, None]
-    np.put_along_axis(g, safe[:, None], _picked(g, safe)[:, None] - coef[:, None], axis=1)
+    g.reshape(-1)[at_target] -= coef  # g is a new C-contiguous array: reshape is a view
     g *= grad_reduction_scale(reduction, alpha_y.sum(), g.dtype)
     return g[0] if unbatched else g

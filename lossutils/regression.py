@@ -48,6 +48,16 @@ def _residual(pred, target, weight, reduction):
     return pred - target, as_weight(weight, "weight", pred.shape, pred.dtype)
 
 
+def _huber_core(r, delta):
+    """Huber's loss without branches: with m = min(|r|, delta), m (|r| - m/2) is
+    r^2/2 inside the threshold and delta (|r| - delta/2) outside."""
+    a = np.abs(r)
+    m = np.minimum(a, delta)
+    a -= 0.5 * m
+    a *= m
+    return a
+
+
 def _finish(loss, weight, reduction, weighted_average):
     """Apply the weight, then reduce ('mean' is a weighted average if asked)."""
     if weight is None:
@@ -183,9 +193,7 @@ def huber(pred, target, *, delta=1.0, weight=None, reduction="mean"):
     """
     delta = check_scalar(delta, "delta", positive=True)
     r, w = _residual(pred, target, weight, reduction)
-    a = np.abs(r)
-    loss = np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
-    return _finish(loss, w, reduction, weighted_average=False)
+    return _finish(_huber_core(r, delta), w, reduction, weighted_average=False)
 
 
 def grad_huber(pred, target, *, delta=1.0, weight=None, reduction="mean"):
@@ -235,12 +243,8 @@ def smooth_l1(pred, target, *, beta=1.0, weight=None, reduction="mean"):
     """
     beta = check_scalar(beta, "beta")
     r, w = _residual(pred, target, weight, reduction)
-    a = np.abs(r)
-    if beta == 0:  # as PyTorch: plain L1, no 0/0
-        loss = a
-    else:
-        m = np.minimum(a, beta)  # m / beta <= 1: no overflow in the unused branch
-        loss = np.where(a < beta, 0.5 * m * (m / beta), a - 0.5 * beta)
+    # Smooth L1 is Huber / beta; beta = 0 is plain L1, as in PyTorch (no 0/0).
+    loss = np.abs(r) if beta == 0 else _huber_core(r, beta) / beta
     return _finish(loss, w, reduction, weighted_average=False)
 
 
