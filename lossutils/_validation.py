@@ -63,8 +63,14 @@ def check_scalar(value, name, *, positive=False):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     if not np.isfinite(value) or value < 0 or (positive and value == 0):
         expected = "> 0" if positive else ">= 0"
-        raise ValueError(f"{name} must be finite and {expected}, got {value!r}")
+        raise ValueError(f"{name} must be finite and {expected}, got {value}")
     return float(value)
+
+
+def check_integer(value, name):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    return int(value)
 
 
 def check_unit_interval(arr, name):
@@ -73,7 +79,7 @@ def check_unit_interval(arr, name):
     if bad.any():
         raise ValueError(
             f"{name} must contain probabilities in [0, 1], got {bad.sum()} value(s) "
-            f"outside, e.g. {arr[bad].flat[0]!r}"
+            f"outside, e.g. {arr[bad].flat[0]}"
         )
 
 

@@ -20,6 +20,7 @@ from ._validation import (
     as_float_array,
     as_target_array,
     as_weight,
+    check_integer,
     check_nonempty,
     check_reduction,
     check_same_shape,
@@ -421,6 +422,7 @@ def _class_inputs(first, target, name, weight, ignore_index, allow_prob):
     probabilities shaped like ``x``.
     """
     x = as_float_array(first, name)
+    ignore_index = check_integer(ignore_index, "ignore_index")
     if x.ndim == 0:
         raise ValueError(f"{name} must have shape (C,), (N, C) or (N, C, d1, ...), got a scalar")
     check_nonempty(x, name)
@@ -432,7 +434,7 @@ def _class_inputs(first, target, name, weight, ignore_index, allow_prob):
     is_prob = allow_prob and t.dtype.kind == "f"
     if is_prob:
         if t.shape != x.shape:
-            raise ValueError(
+            raise TypeError(
                 f"target must hold integer class indices of shape {index_shape} or class "
                 f"probabilities of shape {x.shape} (the logits' shape), got dtype {t.dtype} "
                 f"and shape {t.shape}"

@@ -1,0 +1,233 @@
+"""Bad input: every loss and its gradient raise a clear error that names the
+argument, says what was expected and shows what came."""
+
+import numpy as np
+import pytest
+
+import lossutils as lu
+
+X3 = np.zeros((4, 3))  # logits (N=4, C=3)
+Y3 = np.array([0, 1, 2, 0])
+P = np.full(4, 0.5)
+T = np.array([0.0, 1.0, 1.0, 0.0])
+
+ELEMENTWISE = [(lu.mse, lu.grad_mse), (lu.mae, lu.grad_mae), (lu.huber, lu.grad_huber),
+               (lu.smooth_l1, lu.grad_smooth_l1)]
+BINARY = [(lu.binary_cross_entropy, lu.grad_binary_cross_entropy),
+          (lu.binary_cross_entropy_with_logits, lu.grad_binary_cross_entropy_with_logits),
+          (lu.weighted_binary_cross_entropy_with_logits, lu.grad_weighted_binary_cross_entropy_with_logits),
+          (lu.multilabel_soft_margin_loss, lu.grad_multilabel_soft_margin_loss),
+          (lu.sigmoid_focal_loss, lu.grad_sigmoid_focal_loss)]
+CLASS = [(lu.cross_entropy, lu.grad_cross_entropy), (lu.nll_loss, lu.grad_nll_loss),
+         (lu.softmax_focal_loss, lu.grad_softmax_focal_loss)]
+ALL = ELEMENTWISE + BINARY + CLASS
+
+
+def both(pair):
+    """A loss and its gradient: both must validate the same way."""
+    return pytest.mark.parametrize("fn", pair, ids=lambda f: f.__name__)
+
+
+def first_name(fn):
+    return {"binary_cross_entropy": "prob", "grad_binary_cross_entropy": "prob"}.get(
+        fn.__name__, "pred" if any(fn in p for p in ELEMENTWISE) else
+        "log_probs" if "nll" in fn.__name__ else "logits")
+
+
+def valid_args(fn):
+    if any(fn in p for p in ELEMENTWISE + BINARY):
+        return (P, T)
+    return (X3, Y3)
+
+
+# ---------------------------------------------------------------- shapes
+
+
+@pytest.mark.parametrize("fn", [f for p in ELEMENTWISE + BINARY for f in p], ids=lambda f: f.__name__)
+def test_no_silent_broadcasting_of_n1_against_n(fn):
+    name = first_name(fn)
+    with pytest.raises(ValueError, match=rf"{name} and target must have the same shape, "
+                                         rf"got {name} shape \(4, 1\) and target shape \(4,\)"):
+        fn(P[:, None], T)
+
+
+@pytest.mark.parametrize("fn", [f for p in CLASS for f in p], ids=lambda f: f.__name__)
+def test_class_index_target_shape(fn):
+    with pytest.raises(ValueError, match=r"target of class indices must have shape \(4,\), got \(4, 1\)"):
+        fn(X3, Y3[:, None])
+    with pytest.raises(ValueError, match=r"must have shape \(C,\), \(N, C\) or \(N, C, d1, ...\), got a scalar"):
+        fn(1.0, 0)
+    # K-dimensional: logits (N, C, d1) need targets (N, d1)
+    with pytest.raises(ValueError, match=r"must have shape \(2, 5\), got \(2, 3\)"):
+        fn(np.zeros((2, 3, 5)), np.zeros((2, 3), dtype=int))
+
+
+@pytest.mark.parametrize("fn", [f for p in CLASS for f in p], ids=lambda f: f.__name__)
+def test_class_index_out_of_range(fn):
+    with pytest.raises(ValueError, match=r"target contains class index 3, outside \[0, 3\) \(ignore_index=-100\)"):
+        fn(X3, [0, 1, 3, 0])
+    with pytest.raises(ValueError, match=r"class index -1, outside \[0, 3\)"):
+        fn(X3, [0, -1, 2, 0])
+    fn(X3, [0, -1, 2, 0], ignore_index=-1)  # ... unless it is the ignored index
+    fn(X3, [0, -100, 2, -100])
+    with pytest.raises(TypeError, match=r"ignore_index must be an integer, got None"):
+        fn(X3, Y3, ignore_index=None)
+
+
+@pytest.mark.parametrize("fn", [f for p in CLASS for f in p], ids=lambda f: f.__name__)
+def test_non_integer_class_targets(fn):
+    match = (r"target must hold integer class indices of shape \(4,\) or class probabilities of shape \(4, 3\)"
+             r".*got dtype float64 and shape \(4,\)" if "cross_entropy" in fn.__name__
+             else r"target must hold integer class indices, got dtype float64")
+    with pytest.raises(TypeError, match=match):
+        fn(X3, Y3.astype(float))
+    with pytest.raises(TypeError, match=r"integer class indices, got dtype bool"):
+        fn(X3, np.array([True, False, True, True]))
+
+
+# ---------------------------------------------------------------- values
+
+
+@both(BINARY[0])
+def test_bce_prob_outside_unit_interval(fn):
+    with pytest.raises(ValueError, match=r"prob must contain probabilities in \[0, 1\], got 1 value\(s\) outside, e.g. 1.2"):
+        fn([0.5, 1.2], [0.0, 1.0])
+    with pytest.raises(ValueError, match=r"prob must contain probabilities.*e.g. nan"):
+        fn([0.5, np.nan], [0.0, 1.0])
+    with pytest.raises(ValueError, match=r"eps must be in \(0, 0.5\), got 0.5"):
+        fn(P, T, eps=0.5)
+    with pytest.raises(ValueError, match=r"eps must be finite and > 0, got 0"):
+        fn(P, T, eps=0)
+
+
+@pytest.mark.parametrize("fn", [f for p in BINARY for f in p], ids=lambda f: f.__name__)
+def test_binary_targets_outside_unit_interval(fn):
+    with pytest.raises(ValueError, match=r"target must contain probabilities in \[0, 1\], got 2 value\(s\) outside, e.g. -1.0"):
+        fn(P, [-1.0, 0.0, 2.0, 1.0])
+
+
+def test_bool_targets_mean_0_and_1():
+    assert lu.binary_cross_entropy_with_logits(P, T.astype(bool)) == lu.binary_cross_entropy_with_logits(P, T)
+
+
+@both(CLASS[0])
+def test_probability_targets_of_cross_entropy(fn):
+    bad = np.full((4, 3), 0.5)
+    bad[1, 2] = 1.5
+    with pytest.raises(ValueError, match=r"target must contain probabilities in \[0, 1\].*e.g. 1.5"):
+        fn(X3, bad)
+    with pytest.raises(ValueError, match=r"ignore_index=0 is only for class-index targets"):
+        fn(X3, np.full((4, 3), 1 / 3), ignore_index=0)
+    with pytest.raises(ValueError, match=r"label_smoothing must be in \[0, 1\], got 1.5"):
+        fn(X3, Y3, label_smoothing=1.5)
+    with pytest.raises(ValueError, match=r"label_smoothing must be finite and >= 0, got -0.1"):
+        fn(X3, Y3, label_smoothing=-0.1)
+
+
+@pytest.mark.parametrize("fn, arg, value, match", [
+    (lu.huber, "delta", -1.0, r"delta must be finite and > 0, got -1.0"),
+    (lu.grad_huber, "delta", 0.0, r"delta must be finite and > 0, got 0.0"),
+    (lu.smooth_l1, "beta", -0.5, r"beta must be finite and >= 0, got -0.5"),
+    (lu.grad_smooth_l1, "beta", np.inf, r"beta must be finite and >= 0, got inf"),
+    (lu.sigmoid_focal_loss, "gamma", -2.0, r"gamma must be finite and >= 0, got -2.0"),
+    (lu.grad_sigmoid_focal_loss, "gamma", -2.0, r"gamma must be finite and >= 0, got -2.0"),
+    (lu.weighted_binary_cross_entropy_with_logits, "w1", -1.0, r"w1 must be finite and >= 0, got -1.0"),
+    (lu.grad_weighted_binary_cross_entropy_with_logits, "w0", np.nan, r"w0 must be finite and >= 0, got nan"),
+])
+def test_negative_hyperparameters(fn, arg, value, match):
+    with pytest.raises(ValueError, match=match):
+        fn(P, T, **{arg: value})
+
+
+@both(CLASS[2])
+def test_softmax_focal_gamma_and_alpha(fn):
+    with pytest.raises(ValueError, match=r"gamma must be finite and >= 0, got -1.0"):
+        fn(X3, Y3, gamma=-1.0)
+    with pytest.raises(ValueError, match=r"alpha must have shape \(3,\), got shape \(2,\)"):
+        fn(X3, Y3, alpha=[1.0, 2.0])
+
+
+@both(BINARY[4])
+def test_sigmoid_focal_alpha_must_be_a_number(fn):
+    with pytest.raises(TypeError, match=r"alpha must be a finite real number.*got \[0.25, 0.75\]"):
+        fn(P, T, alpha=[0.25, 0.75])
+    with pytest.raises(TypeError, match=r"gamma must be a real number, got '2'"):
+        fn(P, T, gamma="2")
+
+
+# ---------------------------------------------------------------- weights
+
+
+@pytest.mark.parametrize("fn", [f for p in ELEMENTWISE for f in p], ids=lambda f: f.__name__)
+def test_elementwise_weight_shape(fn):
+    with pytest.raises(ValueError, match=r"weight must have shape \(4,\), got shape \(2,\)"):
+        fn(P, T, weight=[1.0, 2.0])
+
+
+@pytest.mark.parametrize("fn", [f for p in CLASS[:2] for f in p], ids=lambda f: f.__name__)
+def test_class_weight_length(fn):
+    with pytest.raises(ValueError, match=r"weight must have shape \(3,\), got shape \(2,\)"):
+        fn(X3, Y3, weight=[1.0, 2.0])
+
+
+@pytest.mark.parametrize("fn", [f for p in BINARY[:2] + BINARY[3:4] for f in p], ids=lambda f: f.__name__)
+def test_binary_weight_must_broadcast_to_the_input(fn):
+    x, t = np.full((4, 3), 0.5), np.zeros((4, 3))
+    fn(x, t, weight=np.ones(3))  # one per class: fine, as in PyTorch
+    with pytest.raises(ValueError, match=r"weight of shape \(4,\) does not broadcast to the input shape \(4, 3\)"):
+        fn(x, t, weight=np.ones(4))
+    with pytest.raises(ValueError, match=r"weight of shape \(2, 4, 3\) does not broadcast to the input shape"):
+        fn(x, t, weight=np.ones((2, 4, 3)))  # would enlarge the output
+
+
+@both(BINARY[1])
+def test_pos_weight_must_broadcast(fn):
+    with pytest.raises(ValueError, match=r"pos_weight of shape \(2,\) does not broadcast to the input shape \(4, 3\)"):
+        fn(np.zeros((4, 3)), np.zeros((4, 3)), pos_weight=[1.0, 2.0])
+
+
+# ---------------------------------------------------------------- empty, dtype, reduction
+
+
+@pytest.mark.parametrize("fn", [f for p in ALL for f in p], ids=lambda f: f.__name__)
+def test_empty_input(fn):
+    name = first_name(fn)
+    if any(fn in p for p in CLASS):
+        with pytest.raises(ValueError, match=rf"{name} must not be empty, got shape \(0, 3\)"):
+            fn(np.zeros((0, 3)), np.zeros(0, dtype=int))
+    else:
+        with pytest.raises(ValueError, match=rf"{name} must not be empty, got shape \(0,\)"):
+            fn(np.zeros(0), np.zeros(0))
+
+
+@pytest.mark.parametrize("fn", [f for p in ALL for f in p], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("bad", [np.array(["a", "b", "c", "d"]), np.array([None] * 4, dtype=object),
+                                 np.array([True, False, True, False]), np.full(4, 1 + 1j)],
+                         ids=["str", "object", "bool", "complex"])
+def test_non_numeric_first_argument(fn, bad):
+    first, target = valid_args(fn)
+    if first.ndim == 2:
+        bad = np.stack([bad] * 3, axis=1)
+    with pytest.raises(TypeError, match=rf"{first_name(fn)} must be an array of real numbers, got dtype {bad.dtype}"):
+        fn(bad, target)
+
+
+@pytest.mark.parametrize("fn", [f for p in ELEMENTWISE + BINARY[1:] for f in p], ids=lambda f: f.__name__)
+def test_non_numeric_target(fn):
+    with pytest.raises(TypeError, match=r"target must be an array of real numbers, got dtype <U1"):
+        fn(P, ["a", "b", "c", "d"])
+
+
+@pytest.mark.parametrize("fn", [f for p in ALL for f in p], ids=lambda f: f.__name__)
+def test_bad_reduction(fn):
+    with pytest.raises(ValueError, match=r"reduction must be one of \('mean', 'sum', 'none'\), got 'avg'"):
+        fn(*valid_args(fn), reduction="avg")
+
+
+def test_integer_and_list_inputs_are_promoted_to_float64():
+    assert isinstance(lu.mse([1, 2], [0, 0]), np.float64)
+    assert lu.grad_mse([1, 2], [0, 0]).dtype == np.float64
+    assert isinstance(lu.cross_entropy([[1, 2]], [0]), np.float64)
+    assert isinstance(lu.cross_entropy([1, 2, 3], 2), np.float64)  # unbatched (C,) logits
+    assert lu.cross_entropy([1, 2, 3], 2, reduction="none").shape == ()
+    assert lu.grad_cross_entropy([1, 2, 3], 2).shape == (3,)
