@@ -1,11 +1,12 @@
 """Time every lossutils loss (forward, reduction='mean') against torch.nn.functional on CPU.
 
-Run: .venv/bin/python benchmarks/bench_losses.py [--dtype float32|float64] [--repeats 5]
+Run: .venv/bin/python benchmarks/bench_losses.py [--dtype float32 float64] [--repeats 5]
 
 Elementwise losses get 1e6 elements; the cross-entropy family gets 1e5 x 100
 logits (1e7 elements). Each timing is the best of a few repeats, after one
-warm-up call. PyTorch runs with its default threads; NumPy ufuncs run on one
-core. The ratio is lossutils time / PyTorch time (below 1: lossutils faster).
+warm-up call. PyTorch runs with its default threads (all cores) and again
+with one thread; NumPy ufuncs always run on one core. The ratio is lossutils
+time / PyTorch time (below 1: lossutils faster).
 """
 
 import argparse
@@ -94,20 +95,29 @@ def cases(dtype, rng):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--dtype", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    dtype = np.dtype(args.dtype).type
-    rng = np.random.default_rng(0)
-    print(f"{args.dtype}, best of {args.repeats}, torch {torch.__version__} with "
-          f"{torch.get_num_threads()} threads, numpy {np.__version__}")
-    print(f"{'loss':<26}{'size':>12}{'lossutils ms':>14}{'torch ms':>10}{'ratio':>8}")
-    worst = 0.0
-    for name, size, ours, theirs in cases(dtype, rng):
-        a, b = best_time(ours, args.repeats), best_time(theirs, args.repeats)
-        worst = max(worst, a / b)
-        print(f"{name:<26}{size:>12}{a * 1e3:>14.2f}{b * 1e3:>10.2f}{a / b:>8.2f}")
-    print(f"worst ratio: {worst:.2f}")
+    threads = torch.get_num_threads()
+    print(f"best of {args.repeats}; torch {torch.__version__} ({threads} threads, and 1 thread), "
+          f"numpy {np.__version__} (1 thread); ratio = lossutils / torch")
+    print(f"{'loss':<26}{'size':>12}{'dtype':>9}{'lossutils ms':>14}{'torch ms':>10}{'ratio':>7}"
+          f"{'torch 1-thr ms':>16}{'ratio':>7}")
+    worst = {}
+    for dtype_name in args.dtype:
+        dtype = np.dtype(dtype_name).type
+        for name, size, ours, theirs in cases(dtype, np.random.default_rng(0)):
+            a = best_time(ours, args.repeats)
+            torch.set_num_threads(threads)
+            b = best_time(theirs, args.repeats)
+            torch.set_num_threads(1)
+            c = best_time(theirs, args.repeats)
+            torch.set_num_threads(threads)
+            worst[dtype_name] = max(worst.get(dtype_name, 0), a / b)
+            print(f"{name:<26}{size:>12}{dtype_name:>9}{a * 1e3:>14.2f}{b * 1e3:>10.2f}{a / b:>7.2f}"
+                  f"{c * 1e3:>16.2f}{a / c:>7.2f}")
+    print("worst ratio against torch with its default threads:",
+          ", ".join(f"{k} {v:.2f}" for k, v in worst.items()))
 
 
 if __name__ == "__main__":

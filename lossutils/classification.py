@@ -168,12 +168,29 @@ def log_softmax(x, *, axis=-1):
     return out
 
 
+# The binary helpers below return new arrays and update them in place (``a *= b``,
+# ``out=``): fewer large temporaries is faster, as each costs fresh memory pages.
+# ``np.asarray`` keeps 0-d results writable arrays rather than NumPy scalars.
+
+
+def _exp_neg_abs(z):
+    r""":math:`e^{-|z|} \in (0, 1]`: the only exponential the binary losses need."""
+    e = np.asarray(np.abs(z))
+    np.negative(e, out=e)
+    return np.exp(e, out=e)
+
+
 def _softplus_pair(z, e=None):
     r"""Return :math:`(\mathrm{softplus}(z), \mathrm{softplus}(-z)) = (-\log(1-p), -\log p)`
-    for :math:`p = \sigma(z)`, from a single ``exp`` (``e`` = :math:`e^{-|z|}` if
-    already computed) and ``log1p``."""
-    tail = np.log1p(np.exp(-np.abs(z)) if e is None else e)
-    return np.maximum(z, 0) + tail, np.maximum(-z, 0) + tail
+    for :math:`p = \sigma(z)`, as :math:`\max(\pm z, 0) + \log(1 + e^{-|z|})`
+    (``e`` = :math:`e^{-|z|}` if already computed)."""
+    tail = np.log1p(_exp_neg_abs(z) if e is None else e)
+    sp_pos = np.asarray(np.maximum(z, 0))
+    sp_pos += tail
+    sp_neg = np.asarray(np.negative(z))
+    np.maximum(sp_neg, 0, out=sp_neg)
+    sp_neg += tail
+    return sp_pos, sp_neg
 
 
 def _sigmoid_pair(z, e=None):
@@ -185,10 +202,14 @@ def _sigmoid_pair(z, e=None):
     ``np.where``.
     """
     if e is None:
-        e = np.exp(-np.abs(z))
-    inv = 1 / (1 + e)
+        e = _exp_neg_abs(z)
+    inv = np.asarray(1 + e)
+    np.reciprocal(inv, out=inv)
     pos = z >= 0
-    return np.maximum(e, pos) * inv, np.maximum(e, ~pos) * inv
+    p = np.asarray(np.maximum(e, pos))
+    p *= inv
+    inv *= np.maximum(e, ~pos)  # now 1 - p
+    return p, inv
 
 
 # --------------------------------------------------------------------------
@@ -257,14 +278,20 @@ def binary_cross_entropy(prob, target, *, weight=None, eps=None, reduction="mean
     check_unit_interval(p, "prob")
     eps = _check_eps(eps)
     w = as_broadcast_weight(weight, "weight", p.shape, p.dtype)
-    if eps is None:
-        with np.errstate(divide="ignore"):  # log(0) = -inf, clamped right away
-            log_p, log_q = np.maximum(np.log(p), _LOG_FLOOR), np.maximum(np.log1p(-p), _LOG_FLOOR)
-    else:
+    if eps is not None:
         p = np.clip(p, eps, 1 - eps)
-        log_p, log_q = np.log(p), np.log1p(-p)
-    loss = -(t * log_p + (1 - t) * log_q)
-    return apply_reduction(loss if w is None else loss * w, reduction)
+    with np.errstate(divide="ignore"):  # log(0) = -inf, clamped right below
+        log_p, log_q = np.asarray(np.log(p)), np.asarray(np.log1p(-p))
+    if eps is None:
+        np.maximum(log_p, _LOG_FLOOR, out=log_p)
+        np.maximum(log_q, _LOG_FLOOR, out=log_q)
+    log_p *= t
+    log_q *= 1 - t
+    log_p += log_q
+    loss = np.negative(log_p, out=log_p)
+    if w is not None:
+        loss *= w
+    return apply_reduction(loss, reduction)
 
 
 def grad_binary_cross_entropy(prob, target, *, weight=None, eps=None, reduction="mean"):
@@ -283,14 +310,16 @@ def grad_binary_cross_entropy(prob, target, *, weight=None, eps=None, reduction=
     eps = _check_eps(eps)
     w = as_broadcast_weight(weight, "weight", p.shape, p.dtype)
     if eps is None:
-        g = (p - t) / np.maximum((1 - p) * p, _BCE_GRAD_EPS)
+        g = np.asarray(p - t)
+        g /= np.maximum((1 - p) * p, _BCE_GRAD_EPS)
     else:
         inside = (p >= eps) & (p <= 1 - eps)
         pc = np.clip(p, eps, 1 - eps)
         g = np.where(inside, (pc - t) / (pc * (1 - pc)), 0)
     if w is not None:
-        g = g * w
-    return g * grad_reduction_scale(reduction, p.size, g.dtype)
+        g *= w
+    g *= grad_reduction_scale(reduction, p.size, g.dtype)
+    return g
 
 
 def binary_cross_entropy_with_logits(logits, target, *, weight=None, pos_weight=None, reduction="mean"):
@@ -334,8 +363,13 @@ def binary_cross_entropy_with_logits(logits, target, *, weight=None, pos_weight=
     w = as_broadcast_weight(weight, "weight", z.shape, z.dtype)
     pw = as_broadcast_weight(pos_weight, "pos_weight", z.shape, z.dtype)
     sp_pos, sp_neg = _softplus_pair(z)
-    loss = (t if pw is None else pw * t) * sp_neg + (1 - t) * sp_pos
-    return apply_reduction(loss if w is None else loss * w, reduction)
+    sp_neg *= t if pw is None else pw * t
+    sp_pos *= 1 - t
+    loss = sp_neg
+    loss += sp_pos
+    if w is not None:
+        loss *= w
+    return apply_reduction(loss, reduction)
 
 
 def grad_binary_cross_entropy_with_logits(logits, target, *, weight=None, pos_weight=None, reduction="mean"):
@@ -349,11 +383,21 @@ def grad_binary_cross_entropy_with_logits(logits, target, *, weight=None, pos_we
     z, t = _binary_inputs(logits, target, "logits", reduction)
     w = as_broadcast_weight(weight, "weight", z.shape, z.dtype)
     pw = as_broadcast_weight(pos_weight, "pos_weight", z.shape, z.dtype)
-    s_pos, s_neg = _sigmoid_pair(z)
-    g = (1 - t) * s_pos - (t if pw is None else pw * t) * s_neg
+    g, s_neg = _sigmoid_pair(z)
+    g *= 1 - t
+    s_neg *= t if pw is None else pw * t
+    g -= s_neg
     if w is not None:
-        g = g * w
-    return g * grad_reduction_scale(reduction, z.size, g.dtype)
+        g *= w
+    g *= grad_reduction_scale(reduction, z.size, g.dtype)
+    return g
+
+
+def _multilabel_inputs(logits, target, reduction):
+    z, t = _binary_inputs(logits, target, "logits", reduction)
+    if z.ndim == 0:
+        raise ValueError("logits must have shape (N, L) or (L,), got a scalar")
+    return z, t
 
 
 def multilabel_soft_margin_loss(logits, target, *, weight=None, reduction="mean"):
@@ -385,12 +429,15 @@ def multilabel_soft_margin_loss(logits, target, *, weight=None, reduction="mean"
         >>> print(round(float(multilabel_soft_margin_loss([[2.0, -1.0]], [[1.0, 0.0]])), 4))
         0.22
     """
-    z, t = _binary_inputs(logits, target, "logits", reduction)
+    z, t = _multilabel_inputs(logits, target, reduction)
     w = as_broadcast_weight(weight, "weight", z.shape, z.dtype)
     sp_pos, sp_neg = _softplus_pair(z)
-    loss = t * sp_neg + (1 - t) * sp_pos
+    sp_neg *= t
+    sp_pos *= 1 - t
+    loss = sp_neg
+    loss += sp_pos
     if w is not None:
-        loss = loss * w
+        loss *= w
     return apply_reduction(loss.sum(axis=-1) / z.shape[-1], reduction)
 
 
@@ -401,13 +448,16 @@ def grad_multilabel_soft_margin_loss(logits, target, *, weight=None, reduction="
         >>> grad_multilabel_soft_margin_loss([[0.0, 0.0]], [[1.0, 0.0]]).tolist()
         [[-0.25, 0.25]]
     """
-    z, t = _binary_inputs(logits, target, "logits", reduction)
+    z, t = _multilabel_inputs(logits, target, reduction)
     w = as_broadcast_weight(weight, "weight", z.shape, z.dtype)
-    s_pos, s_neg = _sigmoid_pair(z)
-    g = ((1 - t) * s_pos - t * s_neg) / z.shape[-1]
+    g, s_neg = _sigmoid_pair(z)
+    g *= 1 - t
+    s_neg *= t
+    g -= s_neg
     if w is not None:
-        g = g * w
-    return g * grad_reduction_scale(reduction, z.size // z.shape[-1], g.dtype)
+        g *= w
+    g *= grad_reduction_scale(reduction, z.size // z.shape[-1], g.dtype) / z.shape[-1]
+    return g
 
 
 # --------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import numpy as np
 from ._validation import apply_reduction, as_weight, check_reduction, check_scalar, grad_reduction_scale
 from .classification import (
     _binary_inputs,
+    _exp_neg_abs,
     _class_inputs,
     _index_terms,
     _logsumexp_parts,
@@ -73,7 +74,10 @@ def weighted_binary_cross_entropy_with_logits(logits, target, *, w0=1.0, w1=1.0,
     w0, w1 = check_scalar(w0, "w0"), check_scalar(w1, "w1")
     z, t = _binary_inputs(logits, target, "logits", reduction)
     sp_pos, sp_neg = _softplus_pair(z)
-    return apply_reduction(w1 * t * sp_neg + w0 * (1 - t) * sp_pos, reduction)
+    sp_neg *= w1 * t
+    sp_pos *= w0 * (1 - t)
+    sp_neg += sp_pos
+    return apply_reduction(sp_neg, reduction)
 
 
 def grad_weighted_binary_cross_entropy_with_logits(logits, target, *, w0=1.0, w1=1.0, reduction="mean"):
@@ -86,15 +90,18 @@ def grad_weighted_binary_cross_entropy_with_logits(logits, target, *, w0=1.0, w1
     """
     w0, w1 = check_scalar(w0, "w0"), check_scalar(w1, "w1")
     z, t = _binary_inputs(logits, target, "logits", reduction)
-    s_pos, s_neg = _sigmoid_pair(z)
-    g = w0 * (1 - t) * s_pos - w1 * t * s_neg
-    return g * grad_reduction_scale(reduction, z.size, g.dtype)
+    g, s_neg = _sigmoid_pair(z)
+    g *= w0 * (1 - t)
+    s_neg *= w1 * t
+    g -= s_neg
+    g *= grad_reduction_scale(reduction, z.size, g.dtype)
+    return g
 
 
 def _sigmoid_focal_parts(z, t, gamma):
     """Return ``(ce, q, focal, p, 1 - p, tiny)``: the BCE with logits, ``q = 1 - p_t``,
     ``focal = q ** gamma`` and the mask where ``q`` is below the normal range."""
-    e = np.exp(-np.abs(z))
+    e = _exp_neg_abs(z)
     sp_pos, sp_neg = _softplus_pair(z, e)  # -log(1 - p), -log p
     s_pos, s_neg = _sigmoid_pair(z, e)     # p, 1 - p
     ce = t * sp_neg + (1 - t) * sp_pos

@@ -38,6 +38,11 @@ __all__ = [
 ]
 
 
+# The residual ``r`` is a new array, so the functions below transform it in
+# place (``np.abs(r, out=r)``, ``loss *= w``): fewer large temporaries is
+# faster, as each one costs fresh memory pages.
+
+
 def _residual(pred, target, weight, reduction):
     """Validate the common arguments and return ``(pred - target, weight)``."""
     check_reduction(reduction)
@@ -45,16 +50,19 @@ def _residual(pred, target, weight, reduction):
     target = as_target_array(target, "target", pred.dtype)
     check_nonempty(pred, "pred")
     check_same_shape(pred, target, "pred", "target")
-    return pred - target, as_weight(weight, "weight", pred.shape, pred.dtype)
+    r = np.asarray(pred - target)  # an array even for 0-d inputs, so it can be written to
+    return r, as_weight(weight, "weight", pred.shape, pred.dtype)
 
 
 def _huber_core(r, delta):
-    """Huber's loss without branches: with m = min(|r|, delta), m (|r| - m/2) is
-    r^2/2 inside the threshold and delta (|r| - delta/2) outside."""
-    a = np.abs(r)
-    m = np.minimum(a, delta)
-    a -= 0.5 * m
-    a *= m
+    """Huber's loss without branches, overwriting ``r``: with m = min(|r|, delta),
+    m (|r| - m/2) is r^2/2 inside the threshold and delta (|r| - delta/2) outside."""
+    a = np.abs(r, out=r)
+    half_m = np.minimum(a, delta)
+    half_m *= 0.5
+    a -= half_m
+    a *= half_m
+    a *= 2
     return a
 
 
@@ -63,15 +71,17 @@ def _finish(loss, weight, reduction, weighted_average):
     if weight is None:
         return apply_reduction(loss, reduction)
     denominator = weight.sum() if weighted_average else None
-    return apply_reduction(loss * weight, reduction, denominator)
+    loss *= weight
+    return apply_reduction(loss, reduction, denominator)
 
 
 def _finish_grad(dloss, weight, reduction, weighted_average):
     """Chain rule through :func:`_finish`: scale the elementwise derivative."""
     if weight is not None:
-        dloss = dloss * weight
+        dloss *= weight
     n = weight.sum() if (weight is not None and weighted_average) else dloss.size
-    return dloss * grad_reduction_scale(reduction, n, dloss.dtype)
+    dloss *= grad_reduction_scale(reduction, n, dloss.dtype)
+    return dloss
 
 
 def mse(pred, target, *, weight=None, reduction="mean"):
@@ -102,7 +112,7 @@ def mse(pred, target, *, weight=None, reduction="mean"):
         1.3333
     """
     r, w = _residual(pred, target, weight, reduction)
-    return _finish(r * r, w, reduction, weighted_average=True)
+    return _finish(np.square(r, out=r), w, reduction, weighted_average=True)
 
 
 def grad_mse(pred, target, *, weight=None, reduction="mean"):
@@ -113,7 +123,8 @@ def grad_mse(pred, target, *, weight=None, reduction="mean"):
         [1.0, 3.0]
     """
     r, w = _residual(pred, target, weight, reduction)
-    return _finish_grad(2 * r, w, reduction, weighted_average=True)
+    r *= 2
+    return _finish_grad(r, w, reduction, weighted_average=True)
 
 
 def mae(pred, target, *, weight=None, reduction="mean"):
@@ -144,7 +155,7 @@ def mae(pred, target, *, weight=None, reduction="mean"):
         0.6667
     """
     r, w = _residual(pred, target, weight, reduction)
-    return _finish(np.abs(r), w, reduction, weighted_average=True)
+    return _finish(np.abs(r, out=r), w, reduction, weighted_average=True)
 
 
 def grad_mae(pred, target, *, weight=None, reduction="mean"):
@@ -155,7 +166,7 @@ def grad_mae(pred, target, *, weight=None, reduction="mean"):
         [1.0, 0.0, -1.0]
     """
     r, w = _residual(pred, target, weight, reduction)
-    return _finish_grad(np.sign(r), w, reduction, weighted_average=True)
+    return _finish_grad(np.sign(r, out=r), w, reduction, weighted_average=True)
 
 
 def huber(pred, target, *, delta=1.0, weight=None, reduction="mean"):
@@ -205,7 +216,7 @@ def grad_huber(pred, target, *, delta=1.0, weight=None, reduction="mean"):
     """
     delta = check_scalar(delta, "delta", positive=True)
     r, w = _residual(pred, target, weight, reduction)
-    return _finish_grad(np.clip(r, -delta, delta), w, reduction, weighted_average=False)
+    return _finish_grad(np.clip(r, -delta, delta, out=r), w, reduction, weighted_average=False)
 
 
 def smooth_l1(pred, target, *, beta=1.0, weight=None, reduction="mean"):
@@ -244,7 +255,9 @@ def smooth_l1(pred, target, *, beta=1.0, weight=None, reduction="mean"):
     beta = check_scalar(beta, "beta")
     r, w = _residual(pred, target, weight, reduction)
     # Smooth L1 is Huber / beta; beta = 0 is plain L1, as in PyTorch (no 0/0).
-    loss = np.abs(r) if beta == 0 else _huber_core(r, beta) / beta
+    loss = np.abs(r, out=r) if beta == 0 else _huber_core(r, beta)
+    if beta > 0:
+        loss /= beta
     return _finish(loss, w, reduction, weighted_average=False)
 
 
@@ -259,7 +272,8 @@ def grad_smooth_l1(pred, target, *, beta=1.0, weight=None, reduction="mean"):
     beta = check_scalar(beta, "beta")
     r, w = _residual(pred, target, weight, reduction)
     if beta == 0:
-        d = np.sign(r)
+        d = np.sign(r, out=r)
     else:
-        d = np.clip(r / beta, -1, 1)
+        r /= beta
+        d = np.clip(r, -1, 1, out=r)
     return _finish_grad(d, w, reduction, weighted_average=False)

@@ -16,7 +16,7 @@ import lossutils as lu
 
 RTOL, ATOL = 1e-10, 1e-12
 REDUCTIONS = ["mean", "sum", "none"]
-SETTINGS = settings(max_examples=40, deadline=None)
+SETTINGS = settings(max_examples=30, deadline=None)
 
 logit = st.floats(-6, 6, allow_nan=False, width=64)
 unit = st.floats(0, 1, allow_nan=False, width=64)

@@ -56,7 +56,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("loss, grad, ref, kw", CASES, ids=lambda c: getattr(c, "__name__", str(c)))
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(case=regression_case(), reduction=st.sampled_from(REDUCTIONS))
 def test_matches_torch(loss, grad, ref, kw, reduction, case):
     pred, target, weight = case

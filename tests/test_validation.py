@@ -231,3 +231,33 @@ def test_integer_and_list_inputs_are_promoted_to_float64():
     assert isinstance(lu.cross_entropy([1, 2, 3], 2), np.float64)  # unbatched (C,) logits
     assert lu.cross_entropy([1, 2, 3], 2, reduction="none").shape == ()
     assert lu.grad_cross_entropy([1, 2, 3], 2).shape == (3,)
+
+
+@pytest.mark.parametrize("fn", [f for p in ALL for f in p], ids=lambda f: f.__name__)
+def test_inputs_are_never_modified(fn):
+    # The implementations work in place on their own temporaries, never on the caller's arrays.
+    rng = np.random.default_rng(0)
+    first, target = valid_args(fn)
+    first = rng.uniform(0.1, 0.9, first.shape) if first.dtype.kind == "f" else first
+    args = [first.copy(), target.copy()]
+    kw = {}
+    if fn in (lu.mse, lu.grad_mse, lu.huber, lu.grad_huber):
+        kw["weight"] = np.ones(first.shape)
+    if fn in (lu.cross_entropy, lu.grad_cross_entropy):
+        kw.update(weight=np.ones(3), label_smoothing=0.1)
+    saved = [a.copy() for a in args] + [v.copy() for v in kw.values() if isinstance(v, np.ndarray)]
+    for reduction in ("none", "sum", "mean"):
+        fn(*args, reduction=reduction, **kw)
+    for before, after in zip(saved, args + [v for v in kw.values() if isinstance(v, np.ndarray)]):
+        np.testing.assert_array_equal(before, after)
+
+
+@pytest.mark.parametrize("fn", [f for p in ELEMENTWISE + BINARY for f in p], ids=lambda f: f.__name__)
+def test_zero_dimensional_inputs(fn):
+    if fn in (lu.multilabel_soft_margin_loss, lu.grad_multilabel_soft_margin_loss):
+        with pytest.raises(ValueError, match=r"logits must have shape \(N, L\) or \(L,\), got a scalar"):
+            fn(0.3, 1.0)
+        return
+    out = fn(0.3, 1.0, reduction="none")
+    assert np.shape(out) == () and np.isfinite(out)
+    assert np.isfinite(fn(0.3, 1.0))
