@@ -8,6 +8,9 @@ Layout:
 * :mod:`lossutils.imbalanced` -- weighted BCE and focal losses.
 * :mod:`lossutils.sequence` -- padded token-level cross-entropy and perplexity.
 * :mod:`lossutils._validation` -- the shared input checks and reductions.
+* :mod:`lossutils.advice`, :mod:`lossutils.plotting`, :mod:`lossutils.derivations`
+  -- the course's helpers for choosing a loss, drawing figures and deriving
+  losses symbolically (only ``choose_loss`` is re-exported here).
 
 Every loss is a pure NumPy function ``loss(first, target, *, ..., reduction=)``
 that matches ``torch.nn.functional`` (PyTorch 2.13) on valid inputs, is

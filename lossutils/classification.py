@@ -72,7 +72,7 @@ def log_sigmoid(x):
         -10000.0 -0.6931
     """
     x = as_float_array(x, "x")
-    return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+    return np.minimum(x, 0) - _log1p_unit(_exp_neg_abs(x))
 
 
 def softmax(x, *, axis=-1):
@@ -83,11 +83,18 @@ def softmax(x, *, axis=-1):
         >>> softmax([1e4, 0.0]).tolist()
         [1.0, 0.0]
     """
-    x = as_float_array(x, "x")
+    x = _as_vectors(x)
     e = x - x.max(axis=axis, keepdims=True)
     np.exp(e, out=e)
     e /= e.sum(axis=axis, keepdims=True)
     return e
+
+
+def _as_vectors(x):
+    x = as_float_array(x, "x")
+    if x.ndim == 0:
+        raise ValueError("x must have at least one dimension (the one softmax normalises), got a scalar")
+    return x
 
 
 def _two_sum_error(a, b, s):
@@ -161,7 +168,7 @@ def log_softmax(x, *, axis=-1):
         >>> print(log_softmax([0.0, -50.0])[0])
         -1.9287498479639178e-22
     """
-    x = as_float_array(x, "x")
+    x = _as_vectors(x)
     m, log_norm = _logsumexp_parts(x, axis)
     out = x - m
     out -= log_norm
@@ -180,17 +187,35 @@ def _exp_neg_abs(z):
     return np.exp(e, out=e)
 
 
+def _log1p_unit(e):
+    """log(1 + e) for e in [0, 1], as a new array.
+
+    NumPy's ``log1p`` has no SIMD loop (about 15 ns an element). In float32,
+    ``log`` has one, and log(u) for u = fl(1 + e), corrected by the rounding
+    error of u, log(1 + e) = log(u) + (e - (u - 1)) / u, is within 2 ulps and
+    about 4 times faster. (In float64, ``log`` is no faster than ``log1p``.)
+    """
+    if e.dtype != np.float32:
+        return np.asarray(np.log1p(e))
+    u = np.asarray(1 + e)
+    correction = u - 1  # exact (Sterbenz), so correction - e is the rounding error
+    correction -= e
+    correction /= u
+    np.log(u, out=u)
+    u -= correction
+    return u
+
+
 def _softplus_pair(z, e=None):
     r"""Return :math:`(\mathrm{softplus}(z), \mathrm{softplus}(-z)) = (-\log(1-p), -\log p)`
     for :math:`p = \sigma(z)`, as :math:`\max(\pm z, 0) + \log(1 + e^{-|z|})`
     (``e`` = :math:`e^{-|z|}` if already computed)."""
-    tail = np.log1p(_exp_neg_abs(z) if e is None else e)
-    sp_pos = np.asarray(np.maximum(z, 0))
-    sp_pos += tail
-    sp_neg = np.asarray(np.negative(z))
-    np.maximum(sp_neg, 0, out=sp_neg)
+    tail = _log1p_unit(_exp_neg_abs(z) if e is None else e)
+    relu = np.asarray(np.maximum(z, 0))
+    sp_neg = relu - z  # max(-z, 0), exactly
     sp_neg += tail
-    return sp_pos, sp_neg
+    relu += tail
+    return relu, sp_neg
 
 
 def _sigmoid_pair(z, e=None):

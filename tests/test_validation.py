@@ -261,3 +261,37 @@ def test_zero_dimensional_inputs(fn):
     out = fn(0.3, 1.0, reduction="none")
     assert np.shape(out) == () and np.isfinite(out)
     assert np.isfinite(fn(0.3, 1.0))
+
+
+LOSSES = ["mse", "mae", "huber", "smooth_l1", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+          "weighted_binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
+          "multilabel_soft_margin_loss", "sigmoid_focal_loss", "softmax_focal_loss",
+          "sequence_cross_entropy", "sequence_nll_loss"]
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_public_api_conventions(name):
+    import inspect
+
+    loss, grad = getattr(lu, name), getattr(lu, "grad_" + name)
+    assert {name, "grad_" + name} <= set(lu.__all__)
+    sig = inspect.signature(loss)
+    assert inspect.signature(grad) == sig  # the gradient takes exactly the loss's arguments
+    params = list(sig.parameters.values())
+    assert [p.kind for p in params[:2]] == [inspect.Parameter.POSITIONAL_OR_KEYWORD] * 2
+    assert all(p.kind == inspect.Parameter.KEYWORD_ONLY for p in params[2:])  # hyperparameters
+    assert sig.parameters["reduction"].default == ("none" if name == "sigmoid_focal_loss" else "mean")
+    assert loss.__doc__ and "Example" in loss.__doc__ and "References" in loss.__doc__
+
+
+def test_every_exported_name_exists():
+    for name in lu.__all__:
+        assert callable(getattr(lu, name)), name
+
+
+@pytest.mark.parametrize("fn", [lu.softmax, lu.log_softmax])
+def test_softmax_needs_an_axis(fn):
+    with pytest.raises(ValueError, match=r"x must have at least one dimension.*got a scalar"):
+        fn(1.0)
+    with pytest.raises(TypeError, match=r"x must be an array of real numbers, got dtype <U1"):
+        fn(["a", "b"])
