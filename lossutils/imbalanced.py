@@ -104,8 +104,8 @@ def _sigmoid_focal_parts(z, t, gamma):
     e = _exp_neg_abs(z)
     sp_pos, sp_neg = _softplus_pair(z, e)  # -log(1 - p), -log p
     s_pos, s_neg = _sigmoid_pair(z, e)     # p, 1 - p
-    ce = t * sp_neg + (1 - t) * sp_pos
-    q = t * s_neg + (1 - t) * s_pos  # 1 - p_t = y (1 - p) + (1 - y) p: no cancellation
+    q = np.asarray(t * s_neg)
+    q += (1 - t) * s_pos  # 1 - p_t = y (1 - p) + (1 - y) p: no cancellation
     focal = q**gamma
     tiny = q < np.finfo(q.dtype).tiny
     if tiny.any():
@@ -113,6 +113,10 @@ def _sigmoid_focal_parts(z, t, gamma):
         # target is 0 or 1 (q >= min(y, 1 - y)) and log q = -softplus(+-z) exactly.
         log_q = -np.where(t > 0.5, sp_pos, sp_neg)
         focal = np.where(tiny, np.exp(gamma * log_q), focal)
+    sp_neg *= t
+    sp_pos *= 1 - t
+    ce = sp_neg
+    ce += sp_pos  # the BCE with logits, y softplus(-z) + (1 - y) softplus(z)
     return ce, q, focal, s_pos, s_neg, tiny
 
 
@@ -157,8 +161,11 @@ def sigmoid_focal_loss(logits, target, *, alpha=0.25, gamma=2.0, reduction="none
     """
     gamma, alpha = _check_gamma(gamma), _check_alpha(alpha)
     z, t = _binary_inputs(logits, target, "logits", reduction)
-    ce, _, focal, *_ = _sigmoid_focal_parts(z, t, gamma)
-    return apply_reduction(_alpha_t(alpha, t) * ce * focal, reduction)
+    loss, _, focal, *_ = _sigmoid_focal_parts(z, t, gamma)
+    loss *= focal
+    if alpha >= 0:
+        loss *= _alpha_t(alpha, t)
+    return apply_reduction(loss, reduction)
 
 
 def grad_sigmoid_focal_loss(logits, target, *, alpha=0.25, gamma=2.0, reduction="none"):
