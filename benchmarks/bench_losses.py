@@ -3,8 +3,8 @@
 Run: .venv/bin/python benchmarks/bench_losses.py [--dtype float32 float64] [--repeats 5]
 
 Elementwise losses get 1e6 elements; the cross-entropy family gets 1e5 x 100
-logits (1e7 elements). Each timing is the best of a few repeats, after one
-warm-up call. PyTorch runs with its default threads (all cores) and again
+logits (1e7 elements). Each timing is the best of a few interleaved repeats,
+after one warm-up call. PyTorch runs with its default threads (all cores) and again
 with one thread; NumPy ufuncs always run on one core. The ratio is lossutils
 time / PyTorch time (below 1: lossutils faster).
 """
@@ -19,13 +19,20 @@ import torch.nn.functional as F
 import lossutils as lu
 
 
-def best_time(fn, repeats):
-    fn()  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
+def best_times(fns, repeats, budget_s=1.5):
+    """Best wall time of each function over ``repeats`` interleaved rounds (so a
+    burst of load on the machine hits all of them alike), after a warm-up;
+    fewer rounds once ``budget_s`` is spent."""
+    best = [float("inf")] * len(fns)
+    start_all = time.perf_counter()
+    for round_ in range(repeats + 1):
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            fn()
+            if round_:  # round 0 is the warm-up
+                best[i] = min(best[i], time.perf_counter() - start)
+        if round_ >= 2 and time.perf_counter() - start_all > budget_s:
+            break
     return best
 
 
@@ -107,12 +114,14 @@ def main():
     for dtype_name in args.dtype:
         dtype = np.dtype(dtype_name).type
         for name, size, ours, theirs in cases(dtype, np.random.default_rng(0)):
-            a = best_time(ours, args.repeats)
-            torch.set_num_threads(threads)
-            b = best_time(theirs, args.repeats)
-            torch.set_num_threads(1)
-            c = best_time(theirs, args.repeats)
-            torch.set_num_threads(threads)
+            def theirs_one_thread(theirs=theirs):
+                torch.set_num_threads(1)
+                try:
+                    return theirs()
+                finally:
+                    torch.set_num_threads(threads)
+
+            a, b, c = best_times([ours, theirs, theirs_one_thread], args.repeats)
             worst[dtype_name] = max(worst.get(dtype_name, 0), a / b)
             print(f"{name:<26}{size:>12}{dtype_name:>9}{a * 1e3:>14.2f}{b * 1e3:>10.2f}{a / b:>7.2f}"
                   f"{c * 1e3:>16.2f}{a / c:>7.2f}")
