@@ -8,12 +8,15 @@ STAMP   := $(VENV)/.installed
 BUILD   := _build
 JB_FLAGS := -n -W --keep-going
 
-.PHONY: book test install clean chapter help
+.PHONY: book test install clean chapter help notebooks screenshots lab
 
 help:
 	@echo "make book     - install into .venv, execute every chapter, build the site into $(BUILD)/html"
 	@echo "make test     - install into .venv, then run the whole test suite"
 	@echo "make chapter CH=chapters/what-is-a-loss.md - execute one chapter alone"
+	@echo "make notebooks - write every chapter as an .ipynb into $(BUILD)/notebooks"
+	@echo "make screenshots - build the site, then a PNG of every page into $(BUILD)/screenshots"
+	@echo "make lab      - start JupyterLab here; a double-click opens a chapter as a notebook"
 	@echo "make clean    - remove build outputs (keeps .venv)"
 
 $(BIN)/python:
@@ -26,7 +29,14 @@ $(STAMP): requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+# JupyterLab reads setting overrides from <config dir>/labconfig, and .venv/etc/jupyter is one:
+# copied there, `jupyter lab` from the venv opens chapters (.md) as notebooks on a double-click.
+LABCONFIG := $(VENV)/etc/jupyter/labconfig/default_setting_overrides.json
+$(LABCONFIG): .jupyter/labconfig/default_setting_overrides.json | $(BIN)/python
+	mkdir -p $(dir $@)
+	cp $< $@
+
+install: $(STAMP) $(LABCONFIG)
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
@@ -39,6 +49,17 @@ test: $(STAMP)
 chapter: $(STAMP)
 	@test -n "$(CH)" || (echo "usage: make chapter CH=chapters/NAME.md" && exit 2)
 	$(BIN)/jupytext --to ipynb --execute --output $(BUILD)/chapter.ipynb $(CH)
+
+# One .ipynb per chapter of the toc, unexecuted, as students download them (and Colab opens).
+notebooks: $(STAMP)
+	$(BIN)/python scripts/notebooks.py --out $(BUILD)/notebooks
+
+# Full-page PNGs of every page of the site, light and dark, for review (needs Debian's chromium).
+screenshots: book
+	$(BIN)/python scripts/screenshots.py --site $(BUILD)/html --out $(BUILD)/screenshots
+
+lab: install
+	$(BIN)/jupyter lab
 
 clean:
 	rm -rf $(BUILD) .jupyter_cache .pytest_cache .hypothesis

@@ -1,0 +1,85 @@
+"""A small local Sphinx extension with the site's two fixes (loaded from ``_config.yml``).
+
+1. **Inline scripts written twice** (the console error
+   ``Identifier 'THEBE_JS_URL' has already been declared`` on every page).
+   Sphinx 7 (which Jupyter Book 1 pins) records an inline script that an extension registers
+   with ``app.add_js_file(None, body=...)`` *after* the HTML builder is created twice: once as
+   ``None`` when it is added, and once as ``''`` when ``prepare_writing()`` re-adds every
+   registered asset. ``None != ''``, so the duplicate check misses it and the ``<script>`` is
+   written twice. sphinx-thebe adds ``const THEBE_JS_URL = ...`` that way (on
+   ``env-before-read-docs``), and declaring a ``const`` twice is a ``SyntaxError``, so the
+   second script fails on every page. (sphinx-togglebutton's ``var togglebuttonSelector`` is
+   duplicated the same way, silently.) Sphinx fixed it upstream in 8.2 (sphinx-doc/sphinx#13402);
+   until Jupyter Book allows that version, :func:`drop_duplicate_scripts` removes the repeats
+   from each page's script list.
+
+2. **No favicon, so a 404 on every site.** Without a declared icon, browsers request
+   ``/favicon.ico``, which is not there. :func:`declare_favicon` declares ``_static/favicon.svg``
+   when the book has it (here rather than ``html.favicon`` in ``_config.yml``, which warns, and so
+   fails the build, for a copy of the configuration without ``_static/``, as the tests make).
+
+3. **Colab needs an ``.ipynb``.** sphinx-book-theme points the Colab button at the chapter's
+   source, a MyST ``.md`` that Colab cannot open. :func:`point_colab_at_notebooks` sends it to
+   the same chapter as a notebook on the ``colab_notebooks_branch`` branch, which the publish
+   workflow (``.github/workflows/publish.yml``) fills with ``make notebooks``' output.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath
+
+
+def _script_key(script) -> tuple:
+    """What makes two ``<script>`` tags the same: source (or body), priority and attributes."""
+    filename = getattr(script, "filename", script)
+    attributes = getattr(script, "attributes", {})
+    return (os.fspath(filename or ""), getattr(script, "priority", 500), tuple(sorted(attributes.items())))
+
+
+def drop_duplicate_scripts(app, pagename, templatename, context, doctree):
+    """Write each ``<script>`` once per page, keeping the first (``html-page-context``)."""
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for script in scripts:
+        key = _script_key(script)
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    # In place: the builder restores its own list after each page.
+    scripts[:] = unique
+
+
+FAVICON = "_static/favicon.svg"
+
+
+def declare_favicon(app, config):
+    """Use ``_static/favicon.svg`` as the site's icon if the book has one (``config-inited``)."""
+    if not config.html_favicon and (Path(app.srcdir) / FAVICON).is_file():
+        config.html_favicon = FAVICON
+
+
+def point_colab_at_notebooks(app, pagename, templatename, context, doctree):
+    """Point the Colab launch button at ``<branch>/<chapter>.ipynb`` (``html-page-context``)."""
+    branch = app.config.colab_notebooks_branch
+    if not branch:
+        return
+    for group in context.get("header_buttons", []):
+        if group.get("label") != "launch-buttons":
+            continue
+        for button in group.get("buttons", []):
+            if button.get("text") == "Colab" and "/github/" in button.get("url", ""):
+                # .../github/<org>/<repo>/blob/<branch>/<path> -> the notebooks branch, flat.
+                prefix = button["url"].split("/blob/")[0]
+                button["url"] = f"{prefix}/blob/{branch}/{PurePosixPath(pagename).name}.ipynb"
+
+
+def setup(app):
+    app.add_config_value("colab_notebooks_branch", "notebooks", "html")
+    app.connect("config-inited", declare_favicon)
+    # After sphinx-book-theme adds its launch buttons (priority 501).
+    app.connect("html-page-context", point_colab_at_notebooks, priority=900)
+    app.connect("html-page-context", drop_duplicate_scripts, priority=900)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
