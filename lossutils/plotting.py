@@ -27,22 +27,11 @@ __all__ = ["PALETTE", "new_figure", "check_labelled"]
 #: Okabe & Ito's colour-blind-safe palette (black first, for "truth" lines).
 PALETTE = ("#000000", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
 
-_STYLE = {
-    "figure.dpi": 100,  # 6.4 in x 100 dpi = 640 px: narrower than the content column.
-    "savefig.dpi": 100,
-    "figure.facecolor": "white",  # Opaque, so dark mode does not swallow black axes and text.
-    "savefig.facecolor": "white",
-    "axes.facecolor": "white",
-    "axes.grid": True,
-    "grid.alpha": 0.3,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.titlesize": 12,
-    "axes.labelsize": 11,
-    "legend.fontsize": 9,
-    "legend.framealpha": 0.9,
-    "axes.prop_cycle": matplotlib.cycler(color=PALETTE[1:] + PALETTE[:1]),
-}
+# The style is set on each figure and axes, never through rcParams: an rc_context around the
+# first figure would also restore matplotlib's interactive flag, which the notebook's inline
+# backend switches on at that moment, and every later figure would silently not be shown.
+_DPI = 100  # 6.4 in x 100 dpi = 640 px: narrower than the content column.
+_BACKGROUND = "white"  # Opaque, so dark mode does not swallow black axes and text.
 
 _MAX_WIDTH_IN = 7.2  # 720 px at 100 dpi: the widest figure that fits the column unscaled.
 
@@ -94,15 +83,17 @@ def new_figure(
     titles = _per_panel(title, ncols, "title")
     xlabels = _per_panel(xlabel, ncols, "xlabel")
     ylabels = _per_panel(ylabel, ncols, "ylabel")
-    with plt.rc_context(_STYLE):
-        fig, axes = plt.subplots(1, ncols, figsize=(width, height), layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(1, ncols, figsize=(width, height), dpi=_DPI, facecolor=_BACKGROUND,
+                             layout="constrained", squeeze=False)
     axes = list(axes[0])
     for ax, t, xl, yl in zip(axes, titles, xlabels, ylabels):
         if not (t.strip() and xl.strip() and yl.strip()):
             raise ValueError("title, xlabel and ylabel must be non-empty: a reader needs all three")
-        ax.set_title(t)
-        ax.set_xlabel(xl)
-        ax.set_ylabel(yl)
+        ax.set_title(t, fontsize=12)
+        ax.set_xlabel(xl, fontsize=11)
+        ax.set_ylabel(yl, fontsize=11)
+        ax.set_facecolor(_BACKGROUND)
+        ax.set_prop_cycle(color=PALETTE[1:] + PALETTE[:1])
         ax.grid(True, alpha=0.3)
         ax.spines[["top", "right"]].set_visible(False)
     if suptitle:
