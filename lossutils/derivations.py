@@ -39,7 +39,7 @@ References:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sympy as sp
 
@@ -198,6 +198,33 @@ class Derivation:
     def result(self):
         """The last step's expression: what was derived."""
         return self.steps[-1].rhs
+
+    def only(self, *keys: str) -> Derivation:
+        """The same derivation with only the named steps, to display a part of it.
+
+        A continued line (``lhs == ""``) whose line above is left out gets the
+        left-hand side it continues, so the display never equates unrelated things.
+
+        Example:
+          >>> d = sigmoid_bce_gradient().only("loss", "gradient")
+          >>> d.keys()
+          ('loss', 'gradient')
+          >>> print(d.steps[1].lhs)
+          \\frac{\\partial \\ell}{\\partial z}
+        """
+        missing = set(keys) - set(self.keys())
+        if missing:
+            raise KeyError(f"{sorted(missing)}: this derivation has the steps {self.keys()}")
+        kept, head, previous_kept = [], "", None
+        for index, step in enumerate(self.steps):
+            head = step.lhs or head  # the left-hand side this line continues
+            if step.key in keys:
+                continues_shown_line = previous_kept == index - 1
+                if step.lhs == "" and not continues_shown_line:
+                    step = replace(step, lhs=head)
+                kept.append(step)
+                previous_kept = index
+        return Derivation(self.title, tuple(kept))
 
     def latex(self, keys=None) -> str:
         """The steps (all, or those named in ``keys``) as a LaTeX ``aligned`` block."""
@@ -369,7 +396,7 @@ def huber_nll() -> LikelihoodDerivation:
             Step("normaliser_integral", r"Z(\delta)", integral, "the area under it; it is even in $r$"),
             Step("normaliser", "", normaliser, "finite for every $\\delta > 0$: a proper density"),
             Step("nll", r"-\log \frac{e^{-h_\delta(r)}}{Z(\delta)}", sp.Add(loss, sp.log(normaliser), evaluate=False),
-                 "the Huber loss plus a constant in $\\mu$ (not in $\\delta$)"),
+                 "the Huber loss plus a term free of $\\mu$ (not of $\\delta$)"),
         ),
         nll=nll, loss=loss, scale=sp.S.One, constant=sp.log(normaliser),
     )
@@ -377,7 +404,10 @@ def huber_nll() -> LikelihoodDerivation:
 
 def _tidy_sums(expr):
     """Factor the summand of every ``Sum`` in ``expr`` (for display)."""
-    return expr.replace(lambda e: isinstance(e, sp.Sum), lambda e: sp.Sum(sp.factor(e.function), *e.limits))
+    def tidy(e):
+        coeff, rest = sp.factor(e.function).as_coeff_Mul()  # pull a numeric factor out of the sum
+        return coeff * sp.Sum(rest, *e.limits)
+    return expr.replace(lambda e: isinstance(e, sp.Sum), tidy)
 
 
 def gaussian_mle() -> Derivation:
@@ -394,7 +424,7 @@ def gaussian_mle() -> Derivation:
       >>> d["sigma_hat"]
       sqrt(Sum((-mu + y[i])**2, (i, 1, n)))/sqrt(n)
     """
-    ss = sp.Sum((_Y[i] - mu) ** 2, (i, 1, n))
+    ss = sp.Sum(_minus(_Y[i], mu) ** 2, (i, 1, n))
     total = n * sp.log(sigma) + n * sp.log(2 * sp.pi) / 2 + ss / (2 * sigma**2)
     d_mu = _tidy_sums(sp.diff(total, mu))
     (mu_hat,) = sp.solve(sp.expand(d_mu).doit(), mu)
@@ -628,9 +658,10 @@ def focal_gradient() -> Derivation:
     for the sigmoid (:math:`\partial\mathrm{CE}/\partial z = \sigma(z) - y`) and, with the
     same weight, for the softmax (:math:`p - e_y`). The weight :math:`w \to 0` as
     :math:`p_t \to 1` (easy examples are silenced) and :math:`w \to 1` as
-    :math:`p_t \to 0`. The first factor alone, :math:`(1 - p_t)^\gamma`, is the
-    weight one would get by treating it as a constant; the second, :math:`\ge 1`,
-    comes from differentiating it too.
+    :math:`p_t \to 0`; in between, for hard examples, it exceeds 1 (for
+    :math:`\gamma = 1` exactly when :math:`p_t < 1/e`). The first factor alone,
+    :math:`(1 - p_t)^\gamma`, is the weight one would get by treating it as a
+    constant; the second, :math:`\ge 1`, comes from differentiating it too.
 
     Derived here for a positive (:math:`y = 1`, :math:`p_t = \sigma(z)`); a negative
     is the mirror image (:math:`z \to -z`).
@@ -739,7 +770,7 @@ def sigmoid_mse_gradient() -> Derivation:
       >>> sigmoid_mse_gradient().result
       2*(1 - sigmoid(z))*(-y + sigmoid(z))*sigmoid(z)
     """
-    loss = (sigmoid(z) - y) ** 2
+    loss = _minus(sigmoid(z), y) ** 2
     raw = sp.diff(loss, z)
     s = sigmoid(z)
     grouped = sp.Mul(2, _minus(s, y), s, _minus(1, s), evaluate=False)

@@ -145,6 +145,15 @@ def test_every_derivation_renders_as_aligned_latex():
     assert d.latex(keys=["nll"]).count("&=") == 1
     with pytest.raises(KeyError, match="has the steps"):
         d["no such step"]
+    part = DERIVATIONS["sigmoid_bce_gradient"].only("loss", "gradient")
+    assert part.keys() == ("loss", "gradient") and part.result == DERIVATIONS["sigmoid_bce_gradient"].result
+    # A continued line shown without the line above it gets back the left-hand side it continues.
+    full = DERIVATIONS["softmax_cross_entropy_gradient"]
+    part = full.only("loss", "lse", "gradient")
+    assert [st.lhs for st in part.steps] == [r"\ell(z)", "", r"\nabla_z \ell"]
+    assert full.only("raw", "gradient").steps[1].lhs == ""
+    with pytest.raises(KeyError, match="has the steps"):
+        d.only("nll", "no such step")
 
 
 # --------------------------------------------------------------------------
@@ -338,6 +347,8 @@ def test_focal_gradient_is_a_weighted_cross_entropy_gradient(rng):
     assert is_zero(d["gradient"] - sp.diff(d["loss"], z))
     assert is_zero((d["weight"].subs(p, sigmoid(z)) * (sigmoid(z) - 1) - d["gradient"]).subs(sigmoid(z), p))
     weight = d["weight"]
+    # For gamma = 1 the weight is 1 - p (1 + log p): above 1 exactly when p < 1/e (hard examples).
+    assert is_zero(weight.subs(gamma, 1) - (1 - p * (1 + sp.log(p))))
     logits = rng.normal(scale=3, size=30)
     for g in (0.0, 1.0, 2.0):
         w = to_numpy(weight.subs(gamma, g), p)
