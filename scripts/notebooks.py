@@ -5,7 +5,7 @@ Usage: python scripts/notebooks.py [--out _build/notebooks] [CHAPTER.md ...]
 ``make notebooks`` runs it: one ``NAME.ipynb`` per chapter the table of contents lists, in
 ``_build/notebooks/`` (generated, never committed). The notebooks are the chapters' MyST Markdown
 converted by jupytext, unexecuted, with one extra first cell that installs the course's
-``lossutils`` library (and myst-nb, whose ``glue`` the chapters call) when the notebook runs on
+``lossutils`` library (whose ``lossutils.book.glue`` the chapters call) when the notebook runs on
 Google Colab and does nothing anywhere else. The publish workflow pushes these files to the
 ``notebooks`` branch, which the site's Colab buttons open.
 """
@@ -28,7 +28,7 @@ COLAB_SETUP = '''\
 import sys
 
 if "google.colab" in sys.modules:
-    %pip install --quiet "lossutils @ git+{repository}" myst-nb'''
+    %pip install --quiet "lossutils @ git+{repository}"'''
 
 
 def toc_chapters(toc_path: Path = ROOT / "_toc.yml") -> list[Path]:
