@@ -68,3 +68,20 @@ def test_a_passing_tiny_book_builds(tmp_path):
     book = _tiny_book(tmp_path, "print(1 + 1)")
     result = build_book(book, tmp_path / "out")
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+
+
+def test_every_figure_cell_renders_its_image_with_its_alt_text(built_book):
+    """Each figure cell of each chapter shows up on its page as an image carrying its alt text."""
+    import html as html_lib
+
+    import jupytext
+
+    from book import chapter_paths
+
+    _, site = built_book
+    for path in chapter_paths():
+        page = html_lib.unescape((site / "chapters" / f"{path.stem}.html").read_text())
+        alts = [c.metadata["mystnb"]["image"]["alt"] for c in jupytext.read(path).cells
+                if c.metadata.get("mystnb", {}).get("image", {}).get("alt")]
+        missing = [alt for alt in alts if f'alt="{alt}"' not in page]
+        assert missing == [], f"{path.name}: figures not on the page: {missing}"
