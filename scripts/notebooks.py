@@ -20,6 +20,8 @@ import jupytext
 import nbformat
 import yaml
 
+from toc import chapter_paths
+
 ROOT = Path(__file__).resolve().parents[1]
 
 COLAB_SETUP = '''\
@@ -29,23 +31,6 @@ import sys
 
 if "google.colab" in sys.modules:
     %pip install --quiet "lossutils @ git+{repository}"'''
-
-
-def toc_chapters(toc_path: Path = ROOT / "_toc.yml") -> list[Path]:
-    """The source of every chapter (a toc entry under chapters/), in toc order."""
-    toc = yaml.safe_load(toc_path.read_text())
-    files: list[str] = []
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("chapters"))
-            walk(entry.get("sections"))
-
-    walk(toc.get("parts"))
-    walk(toc.get("chapters"))
-    return [ROOT / f"{f}.md" for f in files if f.startswith("chapters/")]
 
 
 def repository_url(config_path: Path = ROOT / "_config.yml") -> str:
@@ -82,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("chapters", nargs="*", type=Path, help="chapters to convert (default: every chapter of the toc)")
     parser.add_argument("--out", type=Path, default=ROOT / "_build" / "notebooks")
     args = parser.parse_args(argv)
-    for path in write_notebooks(args.chapters or toc_chapters(), args.out):
+    for path in write_notebooks(args.chapters or chapter_paths(), args.out):
         print(path)
     return 0
 

@@ -14,28 +14,11 @@ import argparse
 import sys
 from pathlib import Path
 
-import yaml
 
+from toc import toc_files
 from site_browser import Reader, chromium, missing_requirements, serve
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def toc_pages(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
-    """Every document the table of contents lists, root first, without extension."""
-    toc = yaml.safe_load(toc_path.read_text())
-    pages = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                pages.append(entry["file"])
-            walk(entry.get("chapters"))
-            walk(entry.get("sections"))
-
-    walk(toc.get("parts"))
-    walk(toc.get("chapters"))
-    return pages
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     if reason := missing_requirements():
         print(reason, file=sys.stderr)
         return 2
-    pages = args.pages or toc_pages()
+    pages = args.pages or toc_files()
     args.out.mkdir(parents=True, exist_ok=True)
     with serve(args.site) as base_url, chromium() as browser:
         for dark in (False, True):

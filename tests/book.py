@@ -10,29 +10,11 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from toc import chapter_paths, toc_files  # noqa: E402,F401  (re-exported for the tests)
+
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
-
-
-def toc_files(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
-    """Every document the table of contents lists (root first), without extension."""
-    toc = yaml.safe_load(toc_path.read_text())
-    files = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("chapters"))
-            walk(entry.get("sections"))
-
-    walk(toc.get("parts"))
-    walk(toc.get("chapters"))
-    return files
-
-
-def chapter_paths() -> list[Path]:
-    """The source of every toc entry that is a notebook chapter (the ones under chapters/)."""
-    return [ROOT / f"{f}.md" for f in toc_files() if f.startswith("chapters/")]
 
 
 def build_book(source: Path, output: Path, *, force: bool = True) -> subprocess.CompletedProcess:

