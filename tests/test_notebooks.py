@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import socket
@@ -31,7 +32,6 @@ from jupytext.config import load_jupytext_config
 
 from book import ROOT, chapter_paths
 from notebooks import chapter_notebook, write_notebooks
-from toc import chapter_paths
 from run_chapter import execute
 
 CHAPTERS = chapter_paths()
@@ -91,8 +91,12 @@ def test_jupyterlab_settings_open_markdown_as_notebooks():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
-def test_chapter_runs_as_a_notebook_in_a_fresh_kernel(path, tmp_path, monkeypatch):
-    """The downloaded notebook, run top to bottom in a new kernel in an empty folder."""
+def test_chapter_runs_as_a_notebook_in_a_fresh_kernel(path, tmp_path, monkeypatch, built_book):
+    """The downloaded notebook, run top to bottom in a new kernel in an empty folder.
+
+    It also proves determinism: every number the chapter glues into its text is the same as in the
+    book build's own, independent execution.
+    """
     notebook = write_notebooks([path], tmp_path / "downloads")[0]
     # A cell at the end reports where the kernel ran and which lossutils it imported.
     nb = nbformat.read(notebook, as_version=4)
@@ -114,7 +118,30 @@ def test_chapter_runs_as_a_notebook_in_a_fresh_kernel(path, tmp_path, monkeypatc
              if c.cell_type == "code" and "figure" in c.metadata.get("mystnb", {})
              and not any("image/png" in o.get("data", {}) for o in c.outputs)]
     assert blank == [], f"{path.name}: figure cells that display no figure: {blank}"
+    _, site = built_book
+    # myst-nb moves a chapter's glued outputs into NAME.glue.json beside its executed notebook.
+    built = json.loads((site.parent / "jupyter_execute" / "chapters" / f"{path.stem}.glue.json").read_text())
+    ours = _glued(executed)
+    theirs = {name: next(iter(out["data"].values())) for name, out in built.items()}
+    assert ours.keys() == theirs.keys() and ours, f"{path.name}: the two executions glued different names"
+    differ = {k: (ours[k], theirs[k]) for k in ours if not _same_value(ours[k], theirs[k])}
+    assert differ == {}, f"{path.name}: two executions glued different numbers: {differ}"
     print(f"\n{path.stem}: {seconds:.1f} s as a notebook in a fresh kernel")
+
+
+def _same_value(a: str, b: str) -> bool:
+    """Equal texts, or numbers equal to 1e-9 (the prose prints at most a few digits)."""
+    try:
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+    except ValueError:
+        return a == b
+
+
+def _glued(nb) -> dict[str, str]:
+    """Every value a notebook glues (name -> its text), as the book's {glue} roles read them."""
+    return {o.metadata["scrapbook"]["name"]: next(iter(o.data.values()))
+            for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+            if "scrapbook" in o.get("metadata", {})}
 
 
 # -- JupyterLab ----------------------------------------------------------------------------------
