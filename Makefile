@@ -48,7 +48,7 @@ test: $(STAMP)
 # Execute one chapter in a fresh kernel, as a student would in Jupyter.
 chapter: $(STAMP)
 	@test -n "$(CH)" || (echo "usage: make chapter CH=chapters/NAME.md" && exit 2)
-	$(BIN)/jupytext --to ipynb --execute --output $(BUILD)/chapter.ipynb $(CH)
+	$(BIN)/python scripts/run_chapter.py $(CH)
 
 # One .ipynb per chapter of the toc, unexecuted, as students download them (and Colab opens).
 notebooks: $(STAMP)

@@ -27,10 +27,14 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    # `-m browser` selects (and `-m "not browser"` skips) every test that drives Chromium.
+    # `-m browser` selects (and `-m "not browser"` skips) every test that drives Chromium; every
+    # test that needs the whole book built is `slow`, so `-m "not slow"` stays fast.
     for item in items:
-        if "browser" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "browser" in fixtures:
             item.add_marker(pytest.mark.browser)
+        if "built_book" in fixtures:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
