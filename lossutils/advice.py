@@ -19,7 +19,7 @@ The imbalance thresholds are module constants:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from numbers import Real
 
 __all__ = ["Recommendation", "choose_loss", "TASKS", "WEIGHTING_THRESHOLD", "FOCAL_THRESHOLD"]
@@ -100,47 +100,41 @@ def _check_flag(value, name):
     return value
 
 
-def _balanced(task, from_logits):
-    """The recommendation for balanced (or mildly imbalanced) classes."""
-    if task == "binary" and from_logits:
-        return Recommendation(
-            "binary_cross_entropy_with_logits", "sigmoid", "BCEWithLogitsLoss",
-            "A yes/no target is a Bernoulli variable: binary cross-entropy on logits is its negative "
-            "log-likelihood, with the sigmoid inside the loss for numerical stability.")
-    if task == "binary":
-        return Recommendation(
-            "binary_cross_entropy", "sigmoid", "BCELoss",
-            "The model already outputs probabilities, so binary cross-entropy takes them directly; "
-            "prefer logits and BCEWithLogitsLoss, which stay accurate when the sigmoid saturates.")
-    if task == "multilabel" and from_logits:
-        return Recommendation(
-            "binary_cross_entropy_with_logits", "sigmoid", "BCEWithLogitsLoss",
-            "Each label is an independent yes/no question, so each gets its own sigmoid and binary "
-            "cross-entropy; a softmax would wrongly force the labels to compete.")
-    if task == "multilabel":
-        return Recommendation(
-            "binary_cross_entropy", "sigmoid", "BCELoss",
-            "Each label is an independent yes/no question and the model already outputs one "
-            "probability per label; prefer logits and BCEWithLogitsLoss for stability.")
-    if task == "multiclass" and from_logits:
-        return Recommendation(
-            "cross_entropy", "softmax", "CrossEntropyLoss",
-            "Exactly one of C classes is right: cross-entropy is the negative log-likelihood of a "
-            "categorical distribution, with the log-softmax inside the loss.")
-    if task == "multiclass":
-        return Recommendation(
-            "nll_loss", "log_softmax", "NLLLoss",
-            "The model ends in a log-softmax, so the negative log-likelihood of the true class is the "
-            "cross-entropy; do not add another softmax.")
-    if from_logits:  # sequence
-        return Recommendation(
-            "sequence_cross_entropy", "softmax", "CrossEntropyLoss",
-            "Each real token is one multi-class prediction over the vocabulary: token-level "
-            "cross-entropy with logits of shape (N, C, T), padding skipped through ignore_index.")
-    return Recommendation(
+# The recommendation for balanced (or mildly imbalanced) classes, by (task, from_logits).
+_BALANCED = {
+    ("binary", True): Recommendation(
+        "binary_cross_entropy_with_logits", "sigmoid", "BCEWithLogitsLoss",
+        "A yes/no target is a Bernoulli variable: binary cross-entropy on logits is its negative "
+        "log-likelihood, with the sigmoid inside the loss for numerical stability."),
+    ("binary", False): Recommendation(
+        "binary_cross_entropy", "sigmoid", "BCELoss",
+        "The model already outputs probabilities, so binary cross-entropy takes them directly; "
+        "prefer logits and BCEWithLogitsLoss, which stay accurate when the sigmoid saturates."),
+    ("multilabel", True): Recommendation(
+        "binary_cross_entropy_with_logits", "sigmoid", "BCEWithLogitsLoss",
+        "Each label is an independent yes/no question, so each gets its own sigmoid and binary "
+        "cross-entropy; a softmax would wrongly force the labels to compete."),
+    ("multilabel", False): Recommendation(
+        "binary_cross_entropy", "sigmoid", "BCELoss",
+        "Each label is an independent yes/no question and the model already outputs one "
+        "probability per label; prefer logits and BCEWithLogitsLoss for stability."),
+    ("multiclass", True): Recommendation(
+        "cross_entropy", "softmax", "CrossEntropyLoss",
+        "Exactly one of C classes is right: cross-entropy is the negative log-likelihood of a "
+        "categorical distribution, with the log-softmax inside the loss."),
+    ("multiclass", False): Recommendation(
+        "nll_loss", "log_softmax", "NLLLoss",
+        "The model ends in a log-softmax, so the negative log-likelihood of the true class is the "
+        "cross-entropy; do not add another softmax."),
+    ("sequence", True): Recommendation(
+        "sequence_cross_entropy", "softmax", "CrossEntropyLoss",
+        "Each real token is one multi-class prediction over the vocabulary: token-level "
+        "cross-entropy with logits of shape (N, C, T), padding skipped through ignore_index."),
+    ("sequence", False): Recommendation(
         "sequence_nll_loss", "log_softmax", "NLLLoss",
         "The model ends in a log-softmax over the vocabulary, so the token-level negative "
-        "log-likelihood is the cross-entropy; padding is skipped through ignore_index.")
+        "log-likelihood is the cross-entropy; padding is skipped through ignore_index."),
+}
 
 
 def choose_loss(task, *, imbalance=None, outliers=False, from_logits=True):
@@ -214,7 +208,7 @@ def choose_loss(task, *, imbalance=None, outliers=False, from_logits=True):
             "the negative log-likelihood of Gaussian noise.")
 
     if ratio is None or ratio < WEIGHTING_THRESHOLD:
-        rec = _balanced(task, from_logits)
+        rec = replace(_BALANCED[task, from_logits], kwargs={})  # a fresh copy: callers may edit kwargs
         if ratio is None:
             return rec
         return Recommendation(
