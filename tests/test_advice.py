@@ -88,26 +88,20 @@ def test_regression_branches():
     assert "outlier" in rec.reason
 
 
-@pytest.mark.parametrize("task, loss, activation, pytorch", [
-    ("binary", "binary_cross_entropy_with_logits", "sigmoid", "BCEWithLogitsLoss"),
-    ("multilabel", "binary_cross_entropy_with_logits", "sigmoid", "BCEWithLogitsLoss"),
-    ("multiclass", "cross_entropy", "softmax", "CrossEntropyLoss"),
-    ("sequence", "sequence_cross_entropy", "softmax", "CrossEntropyLoss"),
+@pytest.mark.parametrize("task, from_logits, loss, activation, pytorch", [
+    ("binary", True, "binary_cross_entropy_with_logits", "sigmoid", "BCEWithLogitsLoss"),
+    ("multilabel", True, "binary_cross_entropy_with_logits", "sigmoid", "BCEWithLogitsLoss"),
+    ("multiclass", True, "cross_entropy", "softmax", "CrossEntropyLoss"),
+    ("sequence", True, "sequence_cross_entropy", "softmax", "CrossEntropyLoss"),
+    # The activation already in the model: the loss must take probabilities or log-probabilities.
+    ("binary", False, "binary_cross_entropy", "sigmoid", "BCELoss"),
+    ("multilabel", False, "binary_cross_entropy", "sigmoid", "BCELoss"),
+    ("multiclass", False, "nll_loss", "log_softmax", "NLLLoss"),
+    ("sequence", False, "sequence_nll_loss", "log_softmax", "NLLLoss"),
 ])
-def test_balanced_classification_from_logits(task, loss, activation, pytorch):
-    rec = choose_loss(task)
+def test_balanced_classification(task, from_logits, loss, activation, pytorch):
+    rec = choose_loss(task, from_logits=from_logits)
     assert (rec.loss, rec.activation, rec.pytorch, rec.kwargs) == (loss, activation, pytorch, {})
-
-
-@pytest.mark.parametrize("task, loss, activation, pytorch", [
-    ("binary", "binary_cross_entropy", "sigmoid", "BCELoss"),
-    ("multilabel", "binary_cross_entropy", "sigmoid", "BCELoss"),
-    ("multiclass", "nll_loss", "log_softmax", "NLLLoss"),
-    ("sequence", "sequence_nll_loss", "log_softmax", "NLLLoss"),
-])
-def test_classification_with_activation_in_the_model(task, loss, activation, pytorch):
-    rec = choose_loss(task, from_logits=False)
-    assert (rec.loss, rec.activation, rec.pytorch) == (loss, activation, pytorch)
 
 
 @pytest.mark.parametrize("task", CLASSIFICATION)
