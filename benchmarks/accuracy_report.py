@@ -4,8 +4,9 @@ Run: .venv/bin/python benchmarks/accuracy_report.py
 
 The grid of logits, the reference formulas and the error measure are those
 of tests/test_stability.py (which asserts the lossutils column): logits from
--1e4 to 1e4 including -50, -30, -1e-8, 0, 1e-8, 30, 50; binary targets 0, 1
-and 0.3; three-class rows (a, b, 0) over every pair of grid logits. Errors are
+-1e4 to 1e4 including -50, -30, -1e-8, 0, 1e-8, 30, 50, and seeded random ones;
+binary targets 0, 1 and 0.3; three-class rows (a, b, 0) over every pair of grid
+logits, and random rows. Errors are
 in units of the dtype's machine epsilon (float64: 2.2e-16, float32: 1.2e-7),
 with values that underflow judged by their absolute error against the
 smallest normal number. An error of 1/eps (4.5e15 or 8.4e6) means a result of

@@ -8,6 +8,8 @@ Layout:
 * :mod:`lossutils.imbalanced` -- weighted BCE and focal losses.
 * :mod:`lossutils.sequence` -- padded token-level cross-entropy and perplexity.
 * :mod:`lossutils._validation` -- the shared input checks and reductions.
+* :mod:`lossutils._stable` -- the numerical policy: float32 inputs are evaluated in
+  float64 and rounded once, so results do not depend on the CPU's SIMD kernels.
 * :mod:`lossutils.advice`, :mod:`lossutils.plotting`, :mod:`lossutils.derivations`
   -- the course's helpers for choosing a loss, drawing figures and deriving
   losses symbolically (only ``choose_loss`` is re-exported here).

@@ -11,6 +11,7 @@ form :math:`\exp(\gamma \log(1 - p_t))` where :math:`1 - p_t` underflows.
 
 import numpy as np
 
+from ._stable import computed_in_float64
 from ._validation import apply_reduction, as_weight, check_reduction, check_scalar, grad_reduction_scale
 from .classification import (
     _binary_inputs,
@@ -41,6 +42,7 @@ def _check_alpha(alpha):
     return float(alpha)
 
 
+@computed_in_float64
 def weighted_binary_cross_entropy_with_logits(logits, target, *, w0=1.0, w1=1.0, reduction="mean"):
     r"""Binary cross-entropy with separate weights for the positive and negative class.
 
@@ -80,6 +82,7 @@ def weighted_binary_cross_entropy_with_logits(logits, target, *, w0=1.0, w1=1.0,
     return apply_reduction(sp_neg, reduction)
 
 
+@computed_in_float64
 def grad_weighted_binary_cross_entropy_with_logits(logits, target, *, w0=1.0, w1=1.0, reduction="mean"):
     r"""Gradient of :func:`weighted_binary_cross_entropy_with_logits`:
     :math:`[w_0 (1 - y_i)\sigma(z_i) - w_1 y_i \sigma(-z_i)] / D`.
@@ -124,6 +127,7 @@ def _alpha_t(alpha, t):
     return 1 if alpha < 0 else alpha * t + (1 - alpha) * (1 - t)
 
 
+@computed_in_float64
 def sigmoid_focal_loss(logits, target, *, alpha=0.25, gamma=2.0, reduction="none"):
     r"""Binary focal loss from logits (torchvision's ``sigmoid_focal_loss``).
 
@@ -168,6 +172,7 @@ def sigmoid_focal_loss(logits, target, *, alpha=0.25, gamma=2.0, reduction="none
     return apply_reduction(loss, reduction)
 
 
+@computed_in_float64
 def grad_sigmoid_focal_loss(logits, target, *, alpha=0.25, gamma=2.0, reduction="none"):
     r"""Gradient of :func:`sigmoid_focal_loss` with respect to ``logits``.
 
@@ -205,6 +210,7 @@ def _softmax_focal_parts(logits, target, alpha, ignore_index):
     return x, at_target, alpha_y, log_p_y, -np.expm1(log_p_y), unbatched
 
 
+@computed_in_float64
 def softmax_focal_loss(logits, target, *, alpha=None, gamma=2.0, ignore_index=-100, reduction="mean"):
     r"""Multi-class focal loss from logits.
 
@@ -248,6 +254,7 @@ def softmax_focal_loss(logits, target, *, alpha=None, gamma=2.0, ignore_index=-1
     return _unbatch(apply_reduction(loss, reduction, alpha_y.sum()), unbatched, reduction)
 
 
+@computed_in_float64
 def grad_softmax_focal_loss(logits, target, *, alpha=None, gamma=2.0, ignore_index=-100, reduction="mean"):
     r"""Gradient of :func:`softmax_focal_loss` with respect to ``logits``.
 

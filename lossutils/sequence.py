@@ -11,6 +11,7 @@ non-padding tokens.
 
 import numpy as np
 
+from ._stable import computed_in_float64
 from .classification import cross_entropy, grad_cross_entropy, grad_nll_loss, nll_loss
 
 __all__ = [
@@ -118,6 +119,7 @@ def grad_sequence_nll_loss(log_probs, target, *, ignore_index=-100, reduction="m
     return grad_nll_loss(log_probs, target, ignore_index=ignore_index, reduction=reduction)
 
 
+@computed_in_float64
 def perplexity(logits, target, *, ignore_index=-100):
     r"""Perplexity: the exponential of the mean token cross-entropy.
 

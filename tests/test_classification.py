@@ -188,32 +188,3 @@ def test_cross_entropy_is_nll_of_log_softmax_and_plain_gradient():
     assert lu.cross_entropy(x, t) == pytest.approx(lu.nll_loss(lu.log_softmax(x, axis=1), t), rel=1e-14)
     onehot = np.eye(4)[t]
     np.testing.assert_allclose(lu.grad_cross_entropy(x, t), (lu.softmax(x, axis=1) - onehot) / 6, rtol=1e-13)
-
-
-def test_float32_in_float32_out():
-    x = np.random.default_rng(4).normal(size=(5, 3)).astype(np.float32)
-    t = np.array([0, 1, 2, 0, 1])
-    assert isinstance(lu.cross_entropy(x, t), np.float32)
-    assert lu.grad_cross_entropy(x, t).dtype == np.float32
-    y = (x > 0).astype(np.float32)
-    assert isinstance(lu.binary_cross_entropy_with_logits(x, y), np.float32)
-    assert lu.log_softmax(x).dtype == np.float32
-    assert isinstance(lu.binary_cross_entropy(lu.sigmoid(x), y), np.float32)
-
-
-def test_float32_agrees_with_torch_float32():
-    rng = np.random.default_rng(5)
-    x = rng.normal(scale=3, size=(64, 10)).astype(np.float32)
-    t = rng.integers(0, 10, 64)
-    y = (rng.uniform(size=(64, 10)) < 0.3).astype(np.float32)
-    tx, tt, ty = torch.from_numpy(x), torch.from_numpy(t), torch.from_numpy(y)
-    pairs = [
-        (lu.cross_entropy(x, t, label_smoothing=0.1), F.cross_entropy(tx, tt, label_smoothing=0.1)),
-        (lu.binary_cross_entropy_with_logits(x, y), F.binary_cross_entropy_with_logits(tx, ty)),
-        (lu.binary_cross_entropy(lu.sigmoid(x), y), F.binary_cross_entropy(torch.sigmoid(tx), ty)),
-        (lu.multilabel_soft_margin_loss(x, y), F.multilabel_soft_margin_loss(tx, ty)),
-        (lu.log_softmax(x, axis=1), torch.log_softmax(tx, 1)),
-    ]
-    for ours, theirs in pairs:
-        assert np.asarray(ours).dtype == np.float32
-        np.testing.assert_allclose(ours, theirs.numpy(), rtol=2e-6, atol=1e-6)

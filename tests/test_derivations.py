@@ -167,7 +167,8 @@ def test_sigmoid_function_matches_its_definition():
     assert abs(float(sigmoid(sp.Float(0.7)).evalf()) - 1 / (1 + np.exp(-0.7))) < 1e-15
     f = to_numpy(sigmoid(z), z)
     xs = np.array([-800.0, -3.0, 0.0, 2.0, 800.0])
-    np.testing.assert_allclose(f(xs), torch.sigmoid(torch.tensor(xs)).numpy(), rtol=1e-15)
+    # NumPy's exp and PyTorch's sigmoid kernels are each within a few ulps on any CPU: 8 in all.
+    np.testing.assert_allclose(f(xs), torch.sigmoid(torch.tensor(xs)).numpy(), rtol=8 * np.finfo(float).eps)
 
 
 def test_num_classes_is_validated():
