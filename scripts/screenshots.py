@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 
-from toc import toc_files
+from editions.toc import toc_files
 from site_browser import Reader, chromium, missing_requirements, serve
 
 ROOT = Path(__file__).resolve().parents[1]
