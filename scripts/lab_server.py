@@ -78,14 +78,19 @@ def jupyter_lab(root: Path, scratch: Path, *, timeout_s: float = 90):
                 server.wait()
 
 
-def open_notebook(page, base_url: str, path: str, *, timeout_ms: int = 90_000) -> None:
+#: The notebook in the current (visible) tab of the main area.
+CURRENT_NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+
+
+def open_notebook(page, base_url: str, path: str, *, min_text: int = 1000, timeout_ms: int = 90_000) -> None:
     """Open ``path`` (relative to the served folder) in JupyterLab and wait until its Markdown
-    is rendered and MathJax has typeset it."""
-    page.goto(f"{base_url}lab/tree/{path}", wait_until="domcontentloaded")
-    page.wait_for_selector(".jp-NotebookPanel .jp-MarkdownCell .jp-RenderedMarkdown", timeout=timeout_ms)
+    is rendered (``min_text`` characters at least) and MathJax has typeset it."""
+    # ?reset: a fresh workspace, without the tabs an earlier visit left open.
+    page.goto(f"{base_url}lab/tree/{path}?reset", wait_until="domcontentloaded")
+    page.wait_for_selector(f"{CURRENT_NOTEBOOK} .jp-MarkdownCell .jp-RenderedMarkdown", timeout=timeout_ms)
     # MathJax typesets after the Markdown is rendered; wait for the last formula.
-    page.wait_for_function("""() => {
-        const cells = document.querySelectorAll('.jp-NotebookPanel .jp-RenderedMarkdown');
-        const raw = [...cells].some((c) => /\\$[^$\\s][^$]*\\$/.test(c.textContent));
-        return cells.length > 0 && !raw;
-    }""", timeout=timeout_ms)
+    page.wait_for_function("""([panel, minText]) => {
+        const cells = [...document.querySelectorAll(panel + ' .jp-RenderedMarkdown')];
+        const text = cells.map((c) => c.textContent).join(' ');
+        return text.trim().length > minText && !/\\$[^$\\s][^$]*\\$/.test(text);
+    }""", arg=[CURRENT_NOTEBOOK, min_text], timeout=timeout_ms)

@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 from pathlib import Path
 from types import SimpleNamespace
 
 import jupytext
 
 from editions.reader import CHECK_TAG
-
-os.environ.setdefault("MPLBACKEND", "Agg")  # figures are drawn, never shown
 
 
 def student_cells(path: Path) -> list[str]:
@@ -34,10 +31,14 @@ def student_cells(path: Path) -> list[str]:
 def run_chapter_code(path: Path) -> SimpleNamespace:
     """Execute the chapter's student cells in a fresh namespace; return it (attributes are the
     chapter's variables). A failing cell raises, naming the chapter and the cell."""
+    import matplotlib
     import matplotlib.pyplot as plt
     import torch
     from IPython.core.inputtransformer2 import TransformerManager
 
+    # Figures are drawn, never shown. (In this process only: an MPLBACKEND variable would reach
+    # the kernels the other tests start, and stop them from capturing figures.)
+    matplotlib.use("Agg")
     namespace: dict = {"__name__": "__main__"}
     transform = TransformerManager().transform_cell  # IPython syntax (magics) to Python
     saved = torch.get_default_dtype(), torch.get_num_threads(), torch.random.get_rng_state()

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import json
 import re
@@ -166,21 +167,22 @@ def test_reader_notebook_runs_in_a_fresh_kernel_and_prints_what_the_book_printed
 
 
 def _comparable(outputs) -> list[dict]:
-    """Outputs as a reader sees them: streams merged (myst-nb merges them), images as a digest."""
+    """Outputs as a reader sees them: streams merged and without trailing blank space (as
+    myst-nb stores them), images as a digest (the same figure drawn again on the same machine
+    is the same PNG, byte for byte)."""
     merged: list[dict] = []
     for out in outputs:
         if out["output_type"] == "stream":
             if merged and merged[-1].get("stream") == out["name"]:
-                merged[-1]["text"] += out["text"]
+                merged[-1]["text"] = (merged[-1]["text"] + out["text"]).rstrip()
             else:
-                merged.append({"stream": out["name"], "text": out["text"]})
+                merged.append({"stream": out["name"], "text": out["text"].rstrip()})
         elif out["output_type"] == "error":
             merged.append({"error": f"{out['ename']}: {out['evalue']}"})
         else:
             data = dict(out.get("data", {}))
-            if "image/png" in data:  # the same figure, drawn again, has the same size
-                png = base64.b64decode(data["image/png"])
-                data["image/png"] = png[16:24]  # PNG header: width and height
+            if "image/png" in data:
+                data["image/png"] = hashlib.sha256(base64.b64decode(data["image/png"])).hexdigest()
             merged.append(data)
     return merged
 
@@ -235,6 +237,8 @@ def lab(built_book, tmp_path_factory):
     scratch = tmp_path_factory.mktemp("lab")
     root = scratch / "course"
     copy_notebooks(site, root / "notebooks")
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(_equations_markdown())]),
+                   root / "equations.ipynb")
     shutil.copytree(ROOT / "chapters", root / "chapters")  # a copy: the test may not touch the repo
     shutil.copy(ROOT / "jupytext.toml", root / "jupytext.toml")
     with jupyter_lab(root, scratch) as base_url:
@@ -244,7 +248,7 @@ def lab(built_book, tmp_path_factory):
 def test_jupyterlab_shows_a_reader_notebook_as_rendered_prose(lab, browser, built_book):
     """A chapter opened from `make lab`: rendered Markdown with the build's numbers, exercise
     headings and typeset math; not a role, a directive or a raw formula in sight."""
-    from lab_server import open_notebook
+    from lab_server import CURRENT_NOTEBOOK, open_notebook
     from site_browser import Reader
 
     _, site = built_book
@@ -254,11 +258,12 @@ def test_jupyterlab_shows_a_reader_notebook_as_rendered_prose(lab, browser, buil
     try:
         page = reader.page
         open_notebook(page, lab, f"notebooks/{chapter.stem}.ipynb")
-        text = page.locator(".jp-NotebookPanel .jp-MarkdownCell .jp-RenderedMarkdown").all_inner_texts()
-        headings = page.locator(".jp-NotebookPanel .jp-RenderedMarkdown h3").all_inner_texts()
-        typeset = page.locator(".jp-NotebookPanel .jp-RenderedMarkdown mjx-container").count()
-        errors = page.locator(".jp-NotebookPanel mjx-merror").count()
-        details = page.locator(".jp-NotebookPanel .jp-RenderedMarkdown details summary").all_inner_texts()
+        markdown = f"{CURRENT_NOTEBOOK} .jp-MarkdownCell .jp-RenderedMarkdown"
+        text = page.locator(markdown).all_text_contents()  # textContent: also cells off screen
+        headings = page.locator(f"{markdown} h3").all_text_contents()
+        typeset = page.locator(f"{markdown} mjx-container").count()
+        errors = page.locator(f"{CURRENT_NOTEBOOK} mjx-merror").count()
+        details = page.locator(f"{markdown} details summary").all_text_contents()
     finally:
         reader.close()
     prose = "\n".join(text)
@@ -266,9 +271,64 @@ def test_jupyterlab_shows_a_reader_notebook_as_rendered_prose(lab, browser, buil
     assert leftovers == {}, f"MyST syntax on the rendered page: {leftovers}"
     cost = float(next(iter(glued["ch1_cost"]["data"].values())))
     assert f"{cost:.3f}" in prose, "the glued cost is not in the rendered text"
-    assert any(re.fullmatch(r"Exercise 1\.\d+\s*", h) for h in headings), f"no exercise headings: {headings}"
+    # (JupyterLab appends a ¶ anchor link to every heading.)
+    assert any(re.fullmatch(r"Exercise 1\.\d+\W*", h) for h in headings), f"no exercise headings: {headings}"
     assert any(s.startswith("Solution to Exercise 1.") for s in details), f"no folded solutions: {details}"
     assert typeset > 20 and errors == 0, f"{typeset} formulas typeset, {errors} MathJax errors"
+
+
+EQUATIONS = r"""
+A labelled display equation:
+
+$$
+\ell(z, y) = \operatorname{softplus}(z) - y z
+$$ (eq-test-bce)
+
+A labelled math directive over two lines:
+
+```{math}
+:label: eq-test-split
+a &= b + c \\
+  &= d
+```
+
+An amsmath environment with a label:
+
+\begin{align}
+J(\theta) &= \frac{1}{n} \sum_i L_i \label{eq-test-align} \\
+\nabla J &= \frac{1}{n} \sum_i \nabla L_i
+\end{align}
+"""
+
+
+def _equations_markdown() -> str:
+    """EQUATIONS (MyST) as editions converts it, with made-up equation numbers 7.1 to 7.3."""
+    from editions.bibliography import Bibliography
+    from editions.myst import Conversion, convert_markdown
+    from editions.targets import Target, Targets
+
+    labels = {f"eq-test-{name}": Target(f"https://example.org/#{name}", number=f"(7.{k})")
+              for k, name in enumerate(["bce", "split", "align"], start=1)}
+    conv = Conversion(glued={}, targets=Targets(labels, {}, "https://example.org/"), bibliography=Bibliography())
+    return convert_markdown(EQUATIONS, conv)
+
+
+def test_jupyterlab_typesets_labelled_and_aligned_equations(lab, browser):
+    """Labelled equations keep the site's number as \\tag, and multi-line ones render as aligned."""
+    from lab_server import CURRENT_NOTEBOOK, open_notebook
+    from site_browser import Reader
+
+    reader = Reader(browser, lab)
+    try:
+        open_notebook(reader.page, lab, "equations.ipynb", min_text=100)
+        formulas = reader.page.locator(f"{CURRENT_NOTEBOOK} mjx-container[display='true']")
+        texts = formulas.all_text_contents()
+        errors = reader.page.locator(f"{CURRENT_NOTEBOOK} mjx-merror").all_text_contents()
+    finally:
+        reader.close()
+    assert errors == [] and len(texts) == 3, (errors, texts)
+    for k, text in enumerate(texts, start=1):
+        assert f"(7.{k})" in text, f"equation {k} lost its number: {text!r}"
 
 
 def test_jupyterlab_opens_a_chapter_source_as_a_notebook_on_double_click(lab, browser):
@@ -285,13 +345,13 @@ def test_jupyterlab_opens_a_chapter_source_as_a_notebook_on_double_click(lab, br
     reader = Reader(browser, lab)
     try:
         page = reader.page
-        page.goto(lab + "lab/tree/chapters", wait_until="domcontentloaded")
+        page.goto(lab + "lab/tree/chapters?reset", wait_until="domcontentloaded")
         item = page.locator(".jp-DirListing-item", has_text=chapter)
         item.wait_for(timeout=90_000)
         item.dblclick()
-        page.wait_for_selector(".jp-NotebookPanel .jp-CodeCell", timeout=60_000)
+        page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell", timeout=60_000)
         tab = page.locator(".lm-TabBar-tab.jp-mod-current").first.inner_text()
-        code_cells = page.locator(".jp-NotebookPanel .jp-CodeCell").count()
+        code_cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell").count()
         editors = page.locator(".jp-FileEditor").count()
     finally:
         reader.close()
