@@ -48,7 +48,8 @@ if "google.colab" in sys.modules:
 PREFACE = """\
 *This notebook is {which} of [{book}]({site}), "[{title}]({url})", as a plain \
 notebook: run its cells from top to bottom. The numbers quoted in the text were computed by the \
-book's own run of this code; every run is seeded, so yours prints the same values.*"""
+book's own run of this code; the code is seeded, so your run gives the same numbers (on another \
+kind of computer, perhaps in the last digits).*"""
 
 
 def load_glue(path: Path) -> dict[str, dict[str, str]]:
@@ -133,6 +134,8 @@ def reader_notebook(
     out.metadata = {"kernelspec": nb.metadata["kernelspec"], "language_info": {"name": "python"},
                     "colab": {"name": f"{chapter.stem}.ipynb", "provenance": []}}
     _number_executions(out)
+    for index, cell in enumerate(out.cells):  # the same ids on every build (nbformat draws them)
+        cell.id = f"{chapter.stem}-{index}"
     nbformat.validate(out)
     return out
 

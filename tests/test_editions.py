@@ -316,6 +316,7 @@ def test_reader_notebook_of_a_tiny_chapter(chapter):
     folded = [c.source[:10] for c in nb.cells if c.metadata.get("jupyter", {}).get("source_hidden")]
     assert folded == ['print("fig', "def square"]
     assert kinds.count("markdown") <= 6, "neighbouring Markdown cells are merged"
+    assert [c.id for c in nb.cells] == [c.id for c in _reader(chapter).cells], "the same ids every time"
 
 
 def test_reader_notebook_keeps_the_builds_outputs_numbered_as_one_run(chapter):

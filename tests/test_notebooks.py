@@ -72,8 +72,30 @@ def test_make_notebooks_copies_one_reader_notebook_per_chapter(built_book, tmp_p
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
         assert nb.metadata.kernelspec.name == "python3"
-        assert "computed by the book's own run" in nb.cells[0].source  # says where numbers come from
+        assert "computed by the book's own run" in nb.cells[0].source  # where the numbers come from
         assert "google.colab" in nb.cells[1].source
+
+
+def test_the_editions_api_after_the_build_makes_the_sites_notebook(built_book):
+    """What the coursework does: the same reader notebook, from the files the build leaves
+    (the doctrees' labels and numbers, the glued values, the executed notebook)."""
+    from editions.bibliography import Bibliography
+    from editions.reader import load_glue, reader_notebook
+    from editions.site import Site
+    from editions.targets import Targets
+
+    _, site_dir = built_book
+    build = site_dir.parent
+    site = Site.from_config()
+    targets = Targets.from_doctrees(build / ".doctrees", site.url)
+    chapter = CHAPTERS[0]
+    assert targets.page(f"chapters/{chapter.stem}").number == "1"
+    assert targets["fig-loss-vs-cost"].number == "Fig. 1.1" and targets["ex-line-cost"].number == "Exercise 1.2"
+    executed = nbformat.read(build / "jupyter_execute" / "chapters" / f"{chapter.stem}.ipynb", as_version=4)
+    nb = reader_notebook(chapter, load_glue(build / "jupyter_execute" / "chapters" / f"{chapter.stem}.glue.json"),
+                         site=site, targets=targets, bibliography=Bibliography(), docname=f"chapters/{chapter.stem}",
+                         executed=executed)
+    assert nb == _reader(site_dir, chapter)
 
 
 def test_make_notebooks_says_to_build_the_book_first(tmp_path):
