@@ -8,15 +8,16 @@ STAMP   := $(VENV)/.installed
 BUILD   := _build
 JB_FLAGS := -n -W --keep-going
 
-.PHONY: book test install clean chapter help notebooks screenshots lab
+.PHONY: book test install clean chapter help notebooks screenshots lab lab-source
 
 help:
 	@echo "make book     - install into .venv, execute every chapter, build the site into $(BUILD)/html"
 	@echo "make test     - install into .venv, then run the whole test suite"
 	@echo "make chapter CH=chapters/what-is-a-loss.md - execute one chapter alone"
-	@echo "make notebooks - write every chapter as an .ipynb into $(BUILD)/notebooks"
-	@echo "make screenshots - build the site, then a PNG of every page into $(BUILD)/screenshots"
-	@echo "make lab      - start JupyterLab here; a double-click opens a chapter as a notebook"
+	@echo "make notebooks - build the book, then copy every chapter's reader notebook into $(BUILD)/notebooks"
+	@echo "make screenshots - build the site, then a PNG of every page (and of make lab) into $(BUILD)/screenshots"
+	@echo "make lab      - start JupyterLab on the chapters' reader notebooks, copied into notebooks/"
+	@echo "make lab-source - start JupyterLab on the repository, to edit a chapter's MyST source as a notebook"
 	@echo "make clean    - remove build outputs (keeps .venv)"
 
 $(BIN)/python:
@@ -50,15 +51,30 @@ chapter: $(STAMP)
 	@test -n "$(CH)" || (echo "usage: make chapter CH=chapters/NAME.md" && exit 2)
 	$(BIN)/python scripts/run_chapter.py $(CH)
 
-# One .ipynb per chapter of the toc, unexecuted, as students download them (and Colab opens).
-notebooks: $(STAMP)
-	$(BIN)/python scripts/notebooks.py --out $(BUILD)/notebooks
+# One reader notebook per chapter of the toc, as students download them (and Colab opens): the
+# book build writes them (editions/sphinx.py) with its numbers; this copies them out.
+notebooks: book
+	$(BIN)/python scripts/notebooks.py --site $(BUILD)/html --out $(BUILD)/notebooks
 
-# Full-page PNGs of every page of the site, light and dark, for review (needs Debian's chromium).
-screenshots: book
-	$(BIN)/python scripts/screenshots.py --site $(BUILD)/html --out $(BUILD)/screenshots
+# Full-page PNGs of every page of the site, light and dark, and of a chapter opened from
+# `make lab`, for review (needs Debian's chromium).
+screenshots: notebooks
+	$(BIN)/python scripts/screenshots.py --site $(BUILD)/html --notebooks $(BUILD)/notebooks --out $(BUILD)/screenshots
 
-lab: install
+# Students: the reader notebooks in JupyterLab. Each is copied into notebooks/ only when it is not
+# there yet, so that the notes and answers saved in it survive the next `make lab`.
+LAB_DIR := notebooks
+lab: install notebooks
+	mkdir -p $(LAB_DIR)
+	for nb in $(BUILD)/notebooks/*.ipynb; do \
+	  test -e $(LAB_DIR)/$$(basename $$nb) || cp $$nb $(LAB_DIR)/; \
+	done
+	@echo "JupyterLab serves $(LAB_DIR)/; a notebook already there is kept (delete it for a fresh copy)."
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(LAB_DIR)
+
+# Authors: JupyterLab on the repository; a double-click opens a chapter's .md as a notebook
+# (jupytext) and saving writes MyST back.
+lab-source: install
 	$(BIN)/jupyter lab
 
 clean:

@@ -1,4 +1,4 @@
-"""Glue computed values into the book's prose, cheaply and without the book's toolchain.
+"""Glue computed values into the book's prose, and show tables of results, in any notebook.
 
 Chapters quote numbers through myst-nb's ``glue`` mechanism: a cell stores a value in its output
 metadata and the text pastes it with ``{glue:text}`name:.3f```. :func:`glue` writes exactly the
@@ -9,15 +9,20 @@ output that ``myst_nb.glue`` writes, with two differences that matter in a cours
   seconds in every chapter;
 * NumPy scalars are glued as plain Python numbers: NumPy 2 shows ``np.float64(0.5)``, which the
   ``{glue:text}`` role cannot format.
+
+:func:`markdown_table` and :func:`html_table` show a table of results as a cell's output, in the
+book and in every notebook viewer.
 """
 
 from __future__ import annotations
 
+import html
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["glue"]
+__all__ = ["glue", "html_table", "markdown_table"]
 
 #: The MIME prefix myst-nb reads for values glued without being displayed.
 GLUE_PREFIX = "application/papermill.record/"
@@ -43,3 +48,37 @@ def glue(name: str, variable: Any, display: bool = True) -> None:
     prefix = "" if display else GLUE_PREFIX
     metadata["scrapbook"] = {"name": name, "mime_prefix": prefix}
     ipy_display({prefix + key: value for key, value in mimebundle.items()}, raw=True, metadata=metadata)
+
+
+def markdown_table(header: Sequence[Any], rows: Iterable[Sequence[Any]]):
+    """A table as Markdown, shown as a cell's output (cells may hold ``$math$`` and ``code``).
+
+    The book renders a cell's Markdown output as CommonMark, which has no tables: give the cell
+    ``mystnb: markdown_format: myst`` in its metadata. Notebooks render it as it is.
+
+    Example:
+      >>> print(markdown_table(["loss", "value"], [("MSE", 1.0)]).data)
+      | loss | value |
+      | --- | --- |
+      | MSE | 1.0 |
+    """
+    from IPython.display import Markdown
+
+    lines = [list(header), ["---"] * len(header), *rows]
+    return Markdown("\n".join("| " + " | ".join(map(str, row)) + " |" for row in lines))
+
+
+def html_table(header: Sequence[Any], rows: Iterable[Sequence[Any]]):
+    """A table as HTML, shown as a cell's output in the book and in every notebook viewer.
+
+    Example:
+      >>> html_table(["z", "loss"], [(1, "0.3")]).data
+      '<table><thead><tr><th>z</th><th>loss</th></tr></thead><tbody><tr><td>1</td><td>0.3</td></tr></tbody></table>'
+    """
+    from IPython.display import HTML
+
+    def row(cells, tag):
+        return "<tr>" + "".join(f"<{tag}>{html.escape(str(c))}</{tag}>" for c in cells) + "</tr>"
+
+    body = "".join(row(r, "td") for r in rows)
+    return HTML(f"<table><thead>{row(header, 'th')}</thead><tbody>{body}</tbody></table>")

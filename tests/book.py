@@ -12,7 +12,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from toc import chapter_paths, toc_files  # noqa: E402,F401  (re-exported for the tests)
+from editions.toc import chapter_paths, toc_files  # noqa: E402,F401  (re-exported for the tests)
 
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 

@@ -33,7 +33,7 @@ def pytest_collection_modifyitems(config, items):
         fixtures = getattr(item, "fixturenames", ())
         if "browser" in fixtures:
             item.add_marker(pytest.mark.browser)
-        if "built_book" in fixtures:
+        if "built_book" in fixtures or "chapter" in fixtures:  # the whole book, or a chapter's code
             item.add_marker(pytest.mark.slow)
 
 

@@ -291,7 +291,11 @@ def test_chapter_pages_offer_launch_and_notebook_download(light, site, name):
     with urllib.request.urlopen(downloads[".ipynb"]) as response:
         notebook = json.load(response)
     assert notebook["nbformat"] == 4 and len(notebook["cells"]) > 5
-    # The download is the executed notebook: its figures and printed numbers come with it.
+    # The download is the reader notebook (editions/sphinx.py): plain Markdown that says where
+    # its numbers come from, with the build's outputs (figures, printed numbers) in its cells.
+    markdown = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "markdown"]
+    assert "computed by the book's own run" in markdown[0]
+    assert not any("{glue" in text or "```{" in text for text in markdown)
     assert any(cell.get("outputs") for cell in notebook["cells"] if cell["cell_type"] == "code")
 
 

@@ -1,4 +1,4 @@
-"""What the book's table of contents lists: the one reader of _toc.yml that scripts and tests share."""
+"""What the book's table of contents lists: the one reader of _toc.yml for scripts, tests and editions."""
 
 from __future__ import annotations
 

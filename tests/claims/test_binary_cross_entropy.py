@@ -1,0 +1,51 @@
+"""'Binary classification: BCE and the sigmoid': the claims that re-run its computations in PyTorch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import lossutils as lu
+
+
+@pytest.fixture(scope="module")
+def ch(chapter):
+    return chapter("binary-cross-entropy")
+
+
+def test_every_row_of_the_four_ways_table_agrees_with_pytorch(ch):
+    """The clamp route is F.binary_cross_entropy, the logit route F.binary_cross_entropy_with_logits
+    (to float32 rounding in float32), and the logit route is always right."""
+    for (z, y, dt), row in ch.results.items():
+        tdt = torch.float32 if dt == "float32" else torch.float64
+        zt, yt = torch.tensor([z], dtype=tdt), torch.tensor([y], dtype=tdt)
+        assert torch.sigmoid(zt).item() == row["p"]
+        assert np.isclose(row["clamp"], F.binary_cross_entropy(torch.sigmoid(zt), yt).item(), rtol=1e-6)
+        assert np.isclose(row["from logits"], F.binary_cross_entropy_with_logits(zt, yt).item(), rtol=1e-6)
+        assert abs(row["from logits"] - ch.exact[z, y]) <= 1e-6 * ch.exact[z, y]
+
+
+def test_logistic_regression_final_loss_and_gradient_are_pytorchs(ch):
+    z_train = ch.x_train @ ch.w + ch.b
+    x_t = torch.from_numpy(ch.x_train)
+    final = F.binary_cross_entropy_with_logits(ch.model(x_t).squeeze(1), torch.from_numpy(ch.y_train))
+    ch.model.zero_grad()
+    final.backward()
+    g_z = lu.grad_binary_cross_entropy_with_logits(z_train, ch.y_train)  # dJ/dz, one per example
+    assert np.isclose(lu.binary_cross_entropy_with_logits(z_train, ch.y_train), final.item(), rtol=1e-12)
+    assert np.allclose(g_z @ ch.x_train, ch.model.weight.grad.numpy()[0], atol=1e-12)
+    assert np.isclose(g_z.sum(), ch.model.bias.grad.item(), atol=1e-12)
+
+
+def test_pytorchs_pos_weight_is_lossutils_w1_on_the_training_logits(ch):
+    for pw, run in ch.runs.items():
+        z_train = run["model"](torch.from_numpy(ch.x_imb)).detach().numpy()[:, 0]
+        weight = None if pw is None else torch.tensor(pw)
+        expected = F.binary_cross_entropy_with_logits(torch.from_numpy(z_train), torch.from_numpy(ch.y_imb),
+                                                      pos_weight=weight).item()
+        ours = lu.weighted_binary_cross_entropy_with_logits(z_train, ch.y_imb, w1=pw or 1.0)
+        assert np.isclose(ours, expected, rtol=1e-12)
+        assert np.isclose(lu.binary_cross_entropy_with_logits(z_train, ch.y_imb, pos_weight=pw), expected,
+                          rtol=1e-12)
