@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.installed
 BUILD   := _build
 JB_FLAGS := -n -W --keep-going
 
-.PHONY: book test install clean chapter help notebooks screenshots lab
+.PHONY: book test install clean chapter help notebooks screenshots lab bench
 
 help:
 	@echo "make book     - install into .venv, execute every chapter, build the site into $(BUILD)/html"
@@ -17,6 +17,7 @@ help:
 	@echo "make notebooks - write every chapter as an .ipynb into $(BUILD)/notebooks"
 	@echo "make screenshots - build the site, then a PNG of every page into $(BUILD)/screenshots"
 	@echo "make lab      - start JupyterLab here; a double-click opens a chapter as a notebook"
+	@echo "make bench    - time every loss and gradient against single-threaded PyTorch"
 	@echo "make clean    - remove build outputs (keeps .venv)"
 
 $(BIN)/python:
@@ -44,6 +45,11 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Time every lossutils loss and gradient against PyTorch on one thread (minutes; a script, not a
+# test: timings depend on the machine and its load, which it prints).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_losses.py
 
 # Execute one chapter in a fresh kernel, as a student would in Jupyter.
 chapter: $(STAMP)
