@@ -129,7 +129,7 @@ def to_numpy(expr, *args):
     """
     import numpy as np
 
-    from .classification import sigmoid as np_sigmoid
+    from .activations import sigmoid as np_sigmoid
 
     return sp.lambdify(args, expr, modules=[{"sigmoid": np_sigmoid, "sign": np.sign}, "numpy"])
 

@@ -1,7 +1,7 @@
 """float32 inputs: float32 results, the float64 answer rounded once, and agreement with PyTorch.
 
 Every function that calls a transcendental kernel (exp, log, log1p, pow) evaluates float32
-input in float64 and rounds the result once (lossutils/_stable.py), so its float32 result is
+input in float64 and rounds the result once (lossutils/_stable.py, lossutils/_blocks.py), so its float32 result is
 within one ulp of its float64 result on every CPU. ``test_cpu_independence.py`` runs this file
 again under each SIMD dispatch level of NumPy and each CPU capability of PyTorch.
 """

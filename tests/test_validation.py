@@ -276,7 +276,7 @@ def test_public_api_conventions(name):
     loss, grad = getattr(lu, name), getattr(lu, "grad_" + name)
     assert {name, "grad_" + name} <= set(lu.__all__)
     sig = inspect.signature(loss)
-    assert inspect.signature(grad) == sig  # the gradient takes exactly the loss's arguments
+    assert inspect.signature(grad).parameters == sig.parameters  # the gradient takes the loss's arguments
     params = list(sig.parameters.values())
     assert [p.kind for p in params[:2]] == [inspect.Parameter.POSITIONAL_OR_KEYWORD] * 2
     assert all(p.kind == inspect.Parameter.KEYWORD_ONLY for p in params[2:])  # hyperparameters
