@@ -143,7 +143,7 @@ def elementwise(
         out = np.empty(first.shape, dtype=first.dtype)
         for blocks, out_block in _element_blocks(inputs, work, out):
             out_block[...] = values(blocks)
-        return out
+        return out[()] if out.ndim == 0 else out  # a scalar for a scalar, as NumPy's ufuncs
     partial_sums = [float(np.sum(values(blocks))) for blocks, _ in _element_blocks(inputs, work, None)]
     return _finish(math.fsum(partial_sums), reduction, denominator, first.size, first.dtype)
 

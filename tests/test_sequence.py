@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import ATOL, REDUCTIONS, RTOL, torch_value_and_grad
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import lossutils as lu
 
-RTOL, ATOL = 1e-10, 1e-12
 PAD = -100
 
 
@@ -25,15 +25,8 @@ def padded_batch(draw):
     return logits, tokens
 
 
-def torch_value_and_grad(fn, first, target, **kw):
-    x = torch.tensor(first, requires_grad=True)
-    out = fn(x, torch.tensor(target), **kw)
-    out.sum().backward()
-    return out.detach().numpy(), x.grad.numpy()
-
-
 @settings(max_examples=30, deadline=None)
-@given(batch=padded_batch(), reduction=st.sampled_from(["mean", "sum", "none"]))
+@given(batch=padded_batch(), reduction=st.sampled_from(REDUCTIONS))
 def test_sequence_losses_match_torch(batch, reduction):
     logits, target = batch
     want, want_grad = torch_value_and_grad(F.cross_entropy, logits, target, reduction=reduction)
