@@ -113,8 +113,8 @@ class sigmoid(sp.Function):  # noqa: N801 (named like the function it is)
         return self.rewrite(sp.exp)._eval_evalf(prec)
 
     def _latex(self, printer, exp=None):
-        body = r"\sigma\left(%s\right)" % printer._print(self.args[0])
-        return body if exp is None else r"%s^{%s}" % (body, exp)
+        body = rf"\sigma\left({printer._print(self.args[0])}\right)"
+        return body if exp is None else f"{body}^{{{exp}}}"
 
 
 def to_numpy(expr, *args):
@@ -839,7 +839,7 @@ def softmax_mse_gradient(num_classes: int = 3) -> Derivation:
       [-p_1**2 + p_1,       -p_1*p_2],
       [     -p_1*p_2, -p_2**2 + p_2]])
     """
-    zs, ys, ps = _classes(num_classes)
+    _, ys, ps = _classes(num_classes)
     loss = sum((pc - yc) ** 2 for pc, yc in zip(ps, ys))
     jacobian = sp.Matrix(num_classes, num_classes,
                          lambda c, j: sp.expand(ps[c] * (int(c == j) - ps[j])))

@@ -360,7 +360,7 @@ def test_focal_gradient_is_a_weighted_cross_entropy_gradient(rng):
             expected = w(p_t) * (prob - t)  # the weight times BCE's gradient sigma(z) - y
             got = lu.grad_sigmoid_focal_loss(logits, t, alpha=-1, gamma=g, reduction="none")
             np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-15)
-            auto = torch_grad(lambda x: -(1 - torch.where(torch.tensor(t) > 0, torch.sigmoid(x), torch.sigmoid(-x))) ** g
+            auto = torch_grad(lambda x, t=t, g=g: -(1 - torch.where(torch.tensor(t) > 0, torch.sigmoid(x), torch.sigmoid(-x))) ** g
                               * F.logsigmoid(torch.where(torch.tensor(t) > 0, x, -x)), logits)
             np.testing.assert_allclose(auto, expected, rtol=1e-9, atol=1e-15)
         # The same weight, with p_t = p_y, multiplies softmax - onehot for the softmax focal loss.
@@ -438,7 +438,7 @@ def test_softmax_cross_entropy_gradient(C, rng):
     for target, dense in ((labels, np.eye(C)[labels]), (soft, soft)):
         g = np.stack([np.asarray(e, dtype=float).reshape(-1) for e in grad(*logits.T, *dense.T)[:, 0]], axis=1)
         np.testing.assert_allclose(g, lu.grad_cross_entropy(logits, target, reduction="sum"), rtol=1e-9, atol=1e-15)
-        auto = torch_grad(lambda x: F.cross_entropy(x, torch.tensor(target), reduction="sum"), logits)
+        auto = torch_grad(lambda x, target=target: F.cross_entropy(x, torch.tensor(target), reduction="sum"), logits)
         np.testing.assert_allclose(g, auto, rtol=1e-9, atol=1e-15)
 
 

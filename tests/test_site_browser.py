@@ -278,7 +278,6 @@ def test_figures_show_at_natural_size_inside_the_column(light, name):
 
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_chapter_pages_offer_launch_and_notebook_download(light, site, name):
-    base_url, _ = site
     _, info, _ = light[name]
     stem = Path(name).name
     launch = dict(info["launch"])
@@ -317,7 +316,7 @@ def test_dark_mode_keeps_text_and_figures_legible(dark, name):
 # -- the whole site ------------------------------------------------------------------------------
 
 def test_internal_links_resolve(light, site):
-    base_url, html = site
+    base_url, _ = site
     links = {}
     for name, (_, info, _) in light.items():
         for href in info["links"]:
