@@ -44,8 +44,9 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 __all__ = [
-    "Step", "Derivation", "LikelihoodDerivation", "sigmoid", "softmax_exprs", "to_numpy",
-    "y", "mu", "sigma", "b", "r", "delta", "p", "z", "gamma", "n", "i",
+    "Step", "Derivation", "LikelihoodDerivation", "logistic", "softmax_exprs", "to_numpy",
+    "target", "mu", "sigma", "laplace_scale", "residual", "delta", "prob", "logit", "gamma",
+    "n_examples", "index",
     "gaussian_nll", "laplace_nll", "bernoulli_nll", "categorical_nll", "multilabel_nll",
     "huber_nll", "huber_loss_expr", "focal_normaliser", "focal_gradient",
     "gaussian_mle", "laplace_mle",
@@ -57,42 +58,45 @@ __all__ = [
 # Symbols shared by every derivation (assumptions let SymPy simplify logs)
 # --------------------------------------------------------------------------
 
-#: The observed target.
-y = sp.Symbol("y", real=True)
-#: A location: the model's prediction of a real-valued target.
+#: The observed target, printed :math:`y`.
+target = sp.Symbol("y", real=True)
+#: A location: the model's prediction of a real-valued target, :math:`\mu`.
 mu = sp.Symbol("mu", real=True)
-#: A Gaussian's standard deviation.
+#: A Gaussian's standard deviation, :math:`\sigma`.
 sigma = sp.Symbol("sigma", positive=True)
-#: A Laplace distribution's scale.
-b = sp.Symbol("b", positive=True)
-#: A residual :math:`y - \mu`.
-r = sp.Symbol("r", real=True)
-#: Huber's threshold.
+#: A Laplace distribution's scale, printed :math:`b`.
+laplace_scale = sp.Symbol("b", positive=True)
+#: A residual :math:`y - \mu`, printed :math:`r`.
+residual = sp.Symbol("r", real=True)
+#: Huber's threshold, :math:`\delta`.
 delta = sp.Symbol("delta", positive=True)
-#: A predicted probability, :math:`0 < p < 1`.
-p = sp.Symbol("p", positive=True)
-#: A logit: the pre-activation the last layer outputs.
-z = sp.Symbol("z", real=True)
-#: The focal loss's focusing parameter.
+#: A predicted probability, printed :math:`p` (:math:`0 < p < 1`).
+prob = sp.Symbol("p", positive=True)
+#: A logit: the pre-activation the last layer outputs, printed :math:`z`.
+logit = sp.Symbol("z", real=True)
+#: The focal loss's focusing parameter, :math:`\gamma`.
 gamma = sp.Symbol("gamma", nonnegative=True)
-#: The number of examples, and an index over them.
-n = sp.Symbol("n", integer=True, positive=True)
-i = sp.Symbol("i", integer=True, positive=True)
+#: The number of examples, printed :math:`n`.
+n_examples = sp.Symbol("n", integer=True, positive=True)
+#: An index over the examples, printed :math:`i`.
+index = sp.Symbol("i", integer=True, positive=True)
 
 _Y = sp.IndexedBase("y", real=True)
 _P = sp.IndexedBase("p", positive=True)
 
 
-class sigmoid(sp.Function):  # noqa: N801 (named like the function it is)
-    r"""The logistic sigmoid :math:`\sigma(x) = 1 / (1 + e^{-x})` as a SymPy function.
+class logistic(sp.Function):  # noqa: N801 (named like the function it is, as SymPy's are)
+    r"""The logistic sigmoid :math:`\sigma(x) = 1 / (1 + e^{-x})` as a SymPy function, typeset
+    :math:`\sigma`. Its NumPy counterpart is ``lossutils.sigmoid`` (a different name, so that a
+    chapter can import both).
 
     Kept unevaluated so that derivatives read :math:`\sigma(z)(1 - \sigma(z))`
     instead of a tangle of exponentials; ``.rewrite(sympy.exp)`` expands it.
 
     Example:
-      >>> sp.diff(sigmoid(z), z)
-      (1 - sigmoid(z))*sigmoid(z)
-      >>> sigmoid(0), sigmoid(z).rewrite(sp.exp)
+      >>> sp.diff(logistic(logit), logit)
+      (1 - logistic(z))*logistic(z)
+      >>> logistic(0), logistic(logit).rewrite(sp.exp)
       (1/2, 1/(1 + exp(-z)))
     """
 
@@ -103,7 +107,7 @@ class sigmoid(sp.Function):  # noqa: N801 (named like the function it is)
         return None
 
     def fdiff(self, argindex=1):
-        s = sigmoid(self.args[0])
+        s = logistic(self.args[0])
         return s * (1 - s)
 
     def _eval_rewrite_as_exp(self, x, **kwargs):
@@ -120,10 +124,10 @@ class sigmoid(sp.Function):  # noqa: N801 (named like the function it is)
 def to_numpy(expr, *args):
     r"""Compile a SymPy expression into a NumPy function of ``args`` (``sympy.lambdify``).
 
-    :class:`sigmoid` becomes the overflow-free ``lossutils.sigmoid``.
+    :class:`logistic` becomes the overflow-free ``lossutils.sigmoid``.
 
     Example:
-      >>> f = to_numpy(sigmoid(z) - y, z, y)
+      >>> f = to_numpy(logistic(logit) - target, logit, target)
       >>> float(f(0.0, 1.0))
       -0.5
     """
@@ -131,7 +135,7 @@ def to_numpy(expr, *args):
 
     from .activations import sigmoid as np_sigmoid
 
-    return sp.lambdify(args, expr, modules=[{"sigmoid": np_sigmoid, "sign": np.sign}, "numpy"])
+    return sp.lambdify(args, expr, modules=[{"logistic": np_sigmoid, "sign": np.sign}, "numpy"])
 
 
 # --------------------------------------------------------------------------
@@ -298,9 +302,9 @@ def gaussian_nll() -> LikelihoodDerivation:
       >>> sp.simplify(d.nll - (d.scale * d.loss + d.constant))
       0
     """
-    density = sp.exp(-(y - mu) ** 2 / (2 * sigma**2)) / (sigma * sp.sqrt(2 * sp.pi))
+    density = sp.exp(-(target - mu) ** 2 / (2 * sigma**2)) / (sigma * sp.sqrt(2 * sp.pi))
     nll = _neg_log(density)
-    loss, scale, constant = _minus(y, mu) ** 2, 1 / (2 * sigma**2), sp.log(sigma * sp.sqrt(2 * sp.pi))
+    loss, scale, constant = _minus(target, mu) ** 2, 1 / (2 * sigma**2), sp.log(sigma * sp.sqrt(2 * sp.pi))
     grouped = sp.Add(sp.Mul(scale, loss, evaluate=False), constant, evaluate=False)
     return LikelihoodDerivation(
         "Gaussian noise -> squared error",
@@ -326,9 +330,9 @@ def laplace_nll() -> LikelihoodDerivation:
       >>> d.loss, d.scale, d.constant
       (Abs(mu - y), 1/b, log(2*b))
     """
-    density = sp.exp(-sp.Abs(y - mu) / b) / (2 * b)
+    density = sp.exp(-sp.Abs(target - mu) / laplace_scale) / (2 * laplace_scale)
     nll = _neg_log(density)
-    loss, scale, constant = sp.Abs(y - mu), 1 / b, sp.log(2 * b)
+    loss, scale, constant = sp.Abs(target - mu), 1 / laplace_scale, sp.log(2 * laplace_scale)
     grouped = sp.Add(sp.Mul(scale, loss, evaluate=False), constant, evaluate=False)
     return LikelihoodDerivation(
         "Laplace noise -> absolute error",
@@ -341,7 +345,7 @@ def laplace_nll() -> LikelihoodDerivation:
     )
 
 
-def huber_loss_expr(residual=r, threshold=delta):
+def huber_loss_expr(residual=residual, threshold=delta):
     r"""Huber's loss of a residual as a SymPy ``Piecewise`` (``F.huber_loss``'s convention).
 
     Example:
@@ -380,11 +384,11 @@ def huber_nll() -> LikelihoodDerivation:
       sqrt(2)*sqrt(pi)
     """
     loss = huber_loss_expr()
-    unnormalised = sp.Piecewise((sp.exp(-(r**2) / 2), sp.Abs(r) <= delta),
-                                (sp.exp(delta**2 / 2 - delta * sp.Abs(r)), True))
+    unnormalised = sp.Piecewise((sp.exp(-(residual**2) / 2), sp.Abs(residual) <= delta),
+                                (sp.exp(delta**2 / 2 - delta * sp.Abs(residual)), True))
     # exp(-h) is even in r: integrate the two pieces over r >= 0 and double.
-    core = sp.Integral(sp.exp(-(r**2) / 2), (r, 0, delta))
-    tail = sp.Integral(sp.exp(delta**2 / 2 - delta * r), (r, delta, sp.oo))
+    core = sp.Integral(sp.exp(-(residual**2) / 2), (residual, 0, delta))
+    tail = sp.Integral(sp.exp(delta**2 / 2 - delta * residual), (residual, delta, sp.oo))
     integral = 2 * (core + tail)
     normaliser = sp.expand(integral.doit(conds="none", meijerg=False))  # delta > 0: skip convergence checks
     nll = loss + sp.log(normaliser)
@@ -424,8 +428,8 @@ def gaussian_mle() -> Derivation:
       >>> d["sigma_hat"]
       sqrt(Sum((-mu + y[i])**2, (i, 1, n)))/sqrt(n)
     """
-    ss = sp.Sum(_minus(_Y[i], mu) ** 2, (i, 1, n))
-    total = n * sp.log(sigma) + n * sp.log(2 * sp.pi) / 2 + ss / (2 * sigma**2)
+    ss = sp.Sum(_minus(_Y[index], mu) ** 2, (index, 1, n_examples))
+    total = n_examples * sp.log(sigma) + n_examples * sp.log(2 * sp.pi) / 2 + ss / (2 * sigma**2)
     d_mu = _tidy_sums(sp.diff(total, mu))
     (mu_hat,) = sp.solve(sp.expand(d_mu).doit(), mu)
     # Solve in sigma with the sum of squares as a plain positive symbol: fast and clean.
@@ -457,12 +461,12 @@ def laplace_mle() -> Derivation:
       >>> laplace_mle()["b_hat"]
       Sum(Abs(mu - y[i]), (i, 1, n))/n
     """
-    sad = sp.Sum(sp.Abs(_Y[i] - mu), (i, 1, n))
-    total = n * sp.log(2 * b) + sad / b
+    sad = sp.Sum(sp.Abs(_Y[index] - mu), (index, 1, n_examples))
+    total = n_examples * sp.log(2 * laplace_scale) + sad / laplace_scale
     d_mu = sp.diff(total, mu)
     s = sp.Dummy("S", positive=True)
-    d_b = sp.diff(total.subs(sad, s), b)
-    (b_hat,) = sp.solve(d_b, b)
+    d_b = sp.diff(total.subs(sad, s), laplace_scale)
+    (b_hat,) = sp.solve(d_b, laplace_scale)
     return Derivation(
         "Laplace maximum likelihood",
         (
@@ -496,16 +500,16 @@ def bernoulli_nll() -> LikelihoodDerivation:
 
     Example:
       >>> d = bernoulli_nll()
-      >>> d["pmf"].subs(y, 1), d["pmf"].subs(y, 0)
+      >>> d["pmf"].subs(target, 1), d["pmf"].subs(target, 0)
       (p, 1 - p)
       >>> d.nll
       -y*log(p) - (1 - y)*log(1 - p)
     """
-    pmf = p**y * (1 - p) ** (1 - y)
-    likelihood = sp.Product(_P[i] ** _Y[i] * (1 - _P[i]) ** (1 - _Y[i]), (i, 1, n))
+    pmf = prob**target * (1 - prob) ** (1 - target)
+    likelihood = sp.Product(_P[index] ** _Y[index] * (1 - _P[index]) ** (1 - _Y[index]), (index, 1, n_examples))
     log_likelihood = sp.expand_log(sp.log(likelihood), force=True)
-    cost = -log_likelihood / n
-    nll = -(y * sp.log(p) + (1 - y) * sp.log(1 - p))
+    cost = -log_likelihood / n_examples
+    nll = -(target * sp.log(prob) + (1 - target) * sp.log(1 - prob))
     return LikelihoodDerivation(
         "Bernoulli labels -> binary cross-entropy",
         (
@@ -627,9 +631,9 @@ def focal_normaliser() -> Derivation:
       >>> d["gamma_0"], d["half_gamma_2"]
       (1, 2**(3/4))
     """
-    fl1, fl0 = _focal(p), _focal(1 - p)
+    fl1, fl0 = _focal(prob), _focal(1 - prob)
     # exp(-FL) = exp((1 - p_t)^gamma log p_t) = p_t^((1 - p_t)^gamma)
-    e1, e0 = p ** ((1 - p) ** gamma), (1 - p) ** (p**gamma)
+    e1, e0 = prob ** ((1 - prob) ** gamma), (1 - prob) ** (prob**gamma)
     normaliser = e1 + e0
     return Derivation(
         "Focal loss is not a negative log-likelihood",
@@ -639,7 +643,7 @@ def focal_normaliser() -> Derivation:
             Step("normaliser", r"Z(p, \gamma) = e^{-\mathrm{FL}(p, 1)} + e^{-\mathrm{FL}(p, 0)}", normaliser,
                  "must be 1 for a likelihood"),
             Step("gamma_0", r"Z(p, 0)", sp.simplify(normaliser.subs(gamma, 0)), "plain BCE: a likelihood"),
-            Step("half_gamma_2", r"Z(\tfrac12, 2)", sp.nsimplify(normaliser.subs({gamma: 2, p: sp.S.Half})),
+            Step("half_gamma_2", r"Z(\tfrac12, 2)", sp.nsimplify(normaliser.subs({gamma: 2, prob: sp.S.Half})),
                  "not 1: no model has this as its $-\\log$ probability"),
         ),
     )
@@ -671,16 +675,16 @@ def focal_gradient() -> Derivation:
       >>> d["weight"]
       (1 - p)**gamma*(-gamma*p*log(p)/(1 - p) + 1)
     """
-    fl = _focal(sigmoid(z))
-    raw = sp.diff(fl, z)
-    ce_grad = sigmoid(z) - 1
-    weight = (1 - p) ** gamma * (1 - gamma * p * sp.log(p) / (1 - p))
+    fl = _focal(logistic(logit))
+    raw = sp.diff(fl, logit)
+    ce_grad = logistic(logit) - 1
+    weight = (1 - prob) ** gamma * (1 - gamma * prob * sp.log(prob) / (1 - prob))
     return Derivation(
         "Focal loss reweights the cross-entropy gradient",
         (
             Step("loss", r"\mathrm{FL}(z)", fl, "a positive example, $p_t = \\sigma(z)$"),
             Step("gradient", r"\frac{\partial\,\mathrm{FL}}{\partial z}", raw, "chain rule, $\\sigma' = \\sigma(1 - \\sigma)$"),
-            Step("factored", "", sp.Mul(weight.subs(p, sigmoid(z)), ce_grad, evaluate=False),
+            Step("factored", "", sp.Mul(weight.subs(prob, logistic(logit)), ce_grad, evaluate=False),
                  "a weight times the BCE gradient $\\sigma(z) - y$"),
             Step("weight", r"w(p_t)", weight, "the weight, written with $p = p_t$"),
         ),
@@ -701,12 +705,12 @@ def identity_mse_gradient() -> Derivation:
       >>> identity_mse_gradient().result
       2*(-y + z)
     """
-    loss = _minus(z, y) ** 2
+    loss = _minus(logit, target) ** 2
     return Derivation(
         "MSE after the identity",
         (
             Step("loss", r"\ell(z)", loss, _HALF_NOTE),
-            Step("gradient", r"\frac{\partial \ell}{\partial z}", sp.Mul(2, _minus(z, y), evaluate=False),
+            Step("gradient", r"\frac{\partial \ell}{\partial z}", sp.Mul(2, _minus(logit, target), evaluate=False),
                  "$2 \\times$ the residual: never saturates"),
         ),
     )
@@ -719,12 +723,12 @@ def identity_mae_gradient() -> Derivation:
       >>> identity_mae_gradient().result
       sign(-y + z)
     """
-    loss = sp.Abs(_minus(z, y), evaluate=False)
+    loss = sp.Abs(_minus(logit, target), evaluate=False)
     return Derivation(
         "MAE after the identity",
         (
             Step("loss", r"\ell(z)", loss, "absolute error of the raw output"),
-            Step("gradient", r"\frac{\partial \ell}{\partial z}", sp.sign(_minus(z, y), evaluate=False),
+            Step("gradient", r"\frac{\partial \ell}{\partial z}", sp.sign(_minus(logit, target), evaluate=False),
                  "$\\pm 1$ (0 at the kink, as in PyTorch): the size of the error is ignored"),
         ),
     )
@@ -741,12 +745,12 @@ def sigmoid_bce_gradient() -> Derivation:
       >>> d["dl_dp"], d["dp_dz"]
       ((p - y)/(p*(1 - p)), p*(1 - p))
       >>> d.result
-      -y + sigmoid(z)
+      -y + logistic(z)
     """
-    loss_p = _bce(p, y)
-    dl_dp = (p - y) / (p * (1 - p))  # the tests check it is d(loss_p)/dp
-    dp_dz = p * (1 - p)
-    raw = sp.diff(_bce(sigmoid(z), y), z)
+    loss_p = _bce(prob, target)
+    dl_dp = (prob - target) / (prob * (1 - prob))  # the tests check it is d(loss_p)/dp
+    dp_dz = prob * (1 - prob)
+    raw = sp.diff(_bce(logistic(logit), target), logit)
     return Derivation(
         "BCE after a sigmoid",
         (
@@ -754,7 +758,7 @@ def sigmoid_bce_gradient() -> Derivation:
             Step("dl_dp", r"\frac{\partial \ell}{\partial p}", dl_dp, "explodes where $p \\to 0$ or $1$"),
             Step("dp_dz", r"\frac{\partial p}{\partial z}", dp_dz, "$\\sigma'(z)$: vanishes where $p \\to 0$ or $1$"),
             Step("chain", r"\frac{\partial \ell}{\partial z}", raw, "chain rule"),
-            Step("gradient", "", _minus(sigmoid(z), y), "the two cancel: prediction minus target"),
+            Step("gradient", "", _minus(logistic(logit), target), "the two cancel: prediction minus target"),
         ),
     )
 
@@ -768,12 +772,12 @@ def sigmoid_mse_gradient() -> Derivation:
 
     Example:
       >>> sigmoid_mse_gradient().result
-      2*(1 - sigmoid(z))*(-y + sigmoid(z))*sigmoid(z)
+      2*(1 - logistic(z))*(-y + logistic(z))*logistic(z)
     """
-    loss = _minus(sigmoid(z), y) ** 2
-    raw = sp.diff(loss, z)
-    s = sigmoid(z)
-    grouped = sp.Mul(2, _minus(s, y), s, _minus(1, s), evaluate=False)
+    loss = _minus(logistic(logit), target) ** 2
+    raw = sp.diff(loss, logit)
+    s = logistic(logit)
+    grouped = sp.Mul(2, _minus(s, target), s, _minus(1, s), evaluate=False)
     return Derivation(
         "MSE after a sigmoid",
         (
@@ -856,3 +860,13 @@ def softmax_mse_gradient(num_classes: int = 3) -> Derivation:
             Step("gradient", "", grouped, "a factor $p_j$ in every entry: vanishes when confidently wrong"),
         ),
     )
+
+
+# --------------------------------------------------------------------------
+# Deprecated names, not exported: the single letters the first chapters imported, and
+# ``sigmoid``, which shadowed ``lossutils.sigmoid`` in a chapter that imports both. Kept until
+# every chapter uses the names above; new code must not use them.
+# --------------------------------------------------------------------------
+
+y, b, r, p, z, n, i = target, laplace_scale, residual, prob, logit, n_examples, index
+sigmoid = logistic
