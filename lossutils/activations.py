@@ -12,7 +12,7 @@ from numpy.typing import ArrayLike
 
 from . import registry
 from ._blocks import elementwise, rowwise
-from ._stable import log_softmax_rows, sigmoid_pair, softmax_rows, softplus_tail, widened
+from ._stable import log_softmax_classes, sigmoid_pair, softmax_classes, softplus_tail, widened
 from ._validation import as_float_array
 
 __all__ = registry.exports("activations")
@@ -85,7 +85,7 @@ def softmax(x: ArrayLike, *, axis: int = -1) -> np.ndarray:
         [1.0, 0.0]
     """
     x = _as_vectors(x)
-    return rowwise(softmax_rows, axis=axis, out="elements", x=x)
+    return rowwise(softmax_classes, axis=axis, out="elements", x=x)
 
 
 def log_softmax(x: ArrayLike, *, axis: int = -1) -> np.ndarray:
@@ -110,4 +110,4 @@ def log_softmax(x: ArrayLike, *, axis: int = -1) -> np.ndarray:
     """
     x = _as_vectors(x)
     exact = widened(x.dtype)  # float32 scores in float64: every difference is exact
-    return rowwise(lambda x: log_softmax_rows(x, exact_differences=exact), axis=axis, out="elements", x=x)
+    return rowwise(lambda x: log_softmax_classes(x, exact_differences=exact), axis=axis, out="elements", x=x)

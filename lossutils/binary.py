@@ -266,8 +266,8 @@ def multilabel_soft_margin_loss(
     n_labels = z.shape[-1]
     w = None if w is None else np.broadcast_to(w, z.shape)
 
-    def per_sample(z, t, w=1.0):  # labels on the last axis
-        return (w * bce_logits(z, t)).sum(axis=-1) / n_labels
+    def per_sample(z, t, w=1.0):  # blocks (samples, labels, 1)
+        return (w * bce_logits(z, t)).sum(axis=1) / n_labels
 
     return rowwise(per_sample, reduction, axis=-1, z=z, t=t, w=w)
 

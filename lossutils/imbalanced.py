@@ -17,11 +17,12 @@ from ._blocks import Result, elementwise, rowwise
 from ._stable import (
     bce_logits,
     bce_logits_grad,
-    logsumexp,
+    exp_neg_abs,
     one_minus_exp,
-    pick,
     sigmoid_pair,
-    softmax_rows,
+    softplus_tail,
+    target_nll,
+    target_softmax,
     widened,
     working_dtype,
 )
@@ -148,9 +149,11 @@ def sigmoid_focal_loss(
     z, t = pair_inputs(logits, target, name="logits", reduction=reduction, probabilities=True)
 
     def loss(z, t):
-        p, one_minus_p = sigmoid_pair(z)
+        e = exp_neg_abs(z)  # the one exponential, shared
+        p, one_minus_p = sigmoid_pair(z, e)
         one_minus_p_t = t * one_minus_p + (1 - t) * p
-        return _alpha_t(alpha, t) * one_minus_p_t**gamma * bce_logits(z, t)
+        ce = bce_logits(z, t, tail=softplus_tail(z, e))
+        return _alpha_t(alpha, t) * one_minus_p_t**gamma * ce
 
     return elementwise(loss, reduction, z=z, t=t)
 
@@ -177,13 +180,18 @@ def grad_sigmoid_focal_loss(
     scale = mean_scale(reduction, z.size)
 
     def grad(z, t):
-        p, one_minus_p = sigmoid_pair(z)
+        e = exp_neg_abs(z)  # the one exponential, shared
+        pair = sigmoid_pair(z, e)
+        p, one_minus_p = pair
         q = t * one_minus_p + (1 - t) * p  # 1 - p_t
         # p (1 - p) / q <= 1; where q underflows, its limit: p if y = 1 (q = 1 - p), else 1 - p
         tiny = q < np.finfo(q.dtype).tiny
-        ratio = np.where(tiny, np.where(t > 0.5, p, one_minus_p), p * one_minus_p / np.where(tiny, 1.0, q))
-        d_ce = bce_logits_grad(z, t)
-        ce = bce_logits(z, t)
+        if tiny.any():
+            ratio = np.where(tiny, np.where(t > 0.5, p, one_minus_p), p * one_minus_p / np.where(tiny, 1.0, q))
+        else:
+            ratio = p * one_minus_p / q
+        d_ce = bce_logits_grad(z, t, pair=pair)
+        ce = bce_logits(z, t, tail=softplus_tail(z, e))
         return scale * _alpha_t(alpha, t) * q**gamma * (d_ce + gamma * ce * (1 - 2 * t) * ratio)
 
     return elementwise(grad, z=z, t=t)
@@ -251,9 +259,8 @@ def softmax_focal_loss(
     exact = widened(inputs.scores.dtype)
 
     def loss(x, y, alpha_y):
-        lse = logsumexp(x, exact_differences=exact)
-        log_p_y = (pick(x, y) - lse.max[:, 0]) - lse.log_norm[:, 0]
-        return -alpha_y * one_minus_exp(log_p_y) ** gamma * log_p_y
+        nll = target_nll(x, y, exact_differences=exact)  # -log p_y
+        return alpha_y * one_minus_exp(-nll) ** gamma * nll
 
     result = rowwise(loss, reduction, denominator=y.weight.sum(), x=inputs.scores, y=y.index, alpha_y=y.weight)
     return result.reshape(()) if inputs.unbatched and reduction == "none" else result
@@ -288,14 +295,13 @@ def grad_softmax_focal_loss(
     scale = mean_scale(reduction, y.weight.sum())
 
     def grad(x, y, alpha_y):
-        lse = logsumexp(x, exact_differences=exact)
-        log_p_y = (pick(x, y) - lse.max[:, 0]) - lse.log_norm[:, 0]
-        q = one_minus_exp(log_p_y)
-        log_over_q = np.divide(log_p_y, q, out=np.full_like(q, -1.0), where=q > 0)
-        coef = alpha_y * q**gamma * (1 - gamma * np.exp(log_p_y) * log_over_q)
-        g = softmax_rows(x) * coef[:, None]
-        g[np.arange(len(y)), y] -= coef
-        return scale * g
+        p = target_softmax(x, y, exact_differences=exact)
+        q = p.one_minus_p
+        log_over_q = np.divide(p.log_p, q, out=np.full_like(q, -1.0), where=q > 0)  # -> -1 as q -> 0
+        coef = alpha_y * q**gamma * (1 - gamma * np.exp(p.log_p) * log_over_q)
+        g = p.p_minus_onehot
+        g *= scale * coef[:, None, :]
+        return g
 
     result = rowwise(grad, out="elements", x=inputs.scores, y=y.index, alpha_y=y.weight)
     return result[0] if inputs.unbatched else result

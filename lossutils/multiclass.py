@@ -15,7 +15,16 @@ from numpy.typing import ArrayLike
 
 from . import registry
 from ._blocks import Result, pick_classes, reduce, rowwise
-from ._stable import logsumexp, pick, softmax_rows, widened, working_dtype
+from ._stable import (
+    class_sum,
+    log_softmax_classes,
+    pick,
+    softmax_classes,
+    target_nll,
+    target_softmax,
+    widened,
+    working_dtype,
+)
 from ._validation import ClassInputs, check_scalar, class_inputs, class_targets, mean_scale
 
 __all__ = registry.exports("multiclass")
@@ -104,31 +113,31 @@ def cross_entropy(
         logits, target, name="logits", reduction=reduction, ignore_index=ignore_index, weight=weight,
         allow_probabilities=True,
     )
-    x, w = inputs.scores, inputs.weight
-    n_classes, exact = x.shape[1], widened(x.dtype)
-
-    def neg_log_softmax(x):  # -log p = log_norm - (x - max) >= 0, per class
-        lse = logsumexp(x, exact_differences=exact)
-        return lse.log_norm - (x - lse.max)
+    x, n_classes = inputs.scores, inputs.scores.shape[1]
+    exact = widened(x.dtype)  # float32 scores in float64: differences are exact
+    w = None if inputs.weight is None else inputs.weight[:, None]  # (C, 1): blocks are (rows, C, K)
 
     if inputs.probabilities:
 
         def loss(x, q):  # sum_c w_c q~_c (-log p_c): terms >= 0, no cancellation
             q = q if eps == 0 else (1 - eps) * q + eps / n_classes
-            return ((q if w is None else w * q) * neg_log_softmax(x)).sum(axis=-1)
+            neg_log_p = -log_softmax_classes(x, exact_differences=exact)
+            return class_sum((q if w is None else w * q) * neg_log_p)[:, 0, :]
 
-        result = rowwise(loss, reduction, x=x, q=inputs.target)
-        return _unbatch(result, inputs, axis_kept=False)
+        return _unbatch(rowwise(loss, reduction, x=x, q=inputs.target), inputs, axis_kept=False)
 
-    y = class_targets(inputs.target, ignore_index=ignore_index, class_weight=w, dtype=working_dtype(x.dtype))
+    y = class_targets(inputs.target, ignore_index=ignore_index, class_weight=inputs.weight, dtype=working_dtype(x.dtype))
+
+    w_total = n_classes if w is None else float(w.sum(dtype=np.float64))
 
     def loss(x, y, w_y, valid):
+        nll = target_nll(x, y, exact_differences=exact)  # -log p_y
         if eps == 0:
-            lse = logsumexp(x, exact_differences=exact)
-            return w_y * (lse.log_norm[:, 0] - (pick(x, y) - lse.max[:, 0]))
-        neg_log_p = neg_log_softmax(x)
-        smooth = (neg_log_p if w is None else w * neg_log_p).sum(axis=-1)
-        return (1 - eps) * w_y * pick(neg_log_p, y) + (eps / n_classes) * valid * smooth
+            return w_y * nll
+        # sum_c w_c (-log p_c) = sum_c w_c (lse - x_c), lse = x_y - log p_y the log-sum-exp
+        lse = pick(x, y) + nll
+        smooth = w_total * lse - class_sum(x if w is None else w * x)[:, 0, :]
+        return (1 - eps) * w_y * nll + (eps / n_classes) * valid * smooth
 
     result = rowwise(loss, reduction, denominator=y.weight.sum(), x=x, y=y.index, w_y=y.weight, valid=y.valid)
     return _unbatch(result, inputs, axis_kept=False)
@@ -163,8 +172,9 @@ def grad_cross_entropy(
         logits, target, name="logits", reduction=reduction, ignore_index=ignore_index, weight=weight,
         allow_probabilities=True,
     )
-    x, w = inputs.scores, inputs.weight
-    n_classes = x.shape[1]
+    x, n_classes = inputs.scores, inputs.scores.shape[1]
+    exact = widened(x.dtype)
+    w = None if inputs.weight is None else inputs.weight[:, None]  # (C, 1): blocks are (rows, C, K)
 
     if inputs.probabilities:
         scale = mean_scale(reduction, x.size // n_classes)
@@ -172,23 +182,22 @@ def grad_cross_entropy(
         def grad(x, q):  # p sum(w q~) - w q~
             q = q if eps == 0 else (1 - eps) * q + eps / n_classes
             wq = q if w is None else w * q
-            return scale * (softmax_rows(x) * wq.sum(axis=-1, keepdims=True) - wq)
+            return scale * (softmax_classes(x) * class_sum(wq) - wq)
 
         return _unbatch(rowwise(grad, out="elements", x=x, q=inputs.target), inputs, axis_kept=True)
 
-    y = class_targets(inputs.target, ignore_index=ignore_index, class_weight=w, dtype=working_dtype(x.dtype))
+    y = class_targets(inputs.target, ignore_index=ignore_index, class_weight=inputs.weight, dtype=working_dtype(x.dtype))
     scale = mean_scale(reduction, y.weight.sum())
-    w_total = n_classes if w is None else w.sum(dtype=np.float64)
+    w_total = n_classes if w is None else float(w.sum(dtype=np.float64))
 
     def grad(x, y, w_y, valid):
-        hard = (1 - eps) * w_y  # the coefficient of p - onehot
-        if eps == 0:
-            g = softmax_rows(x) * hard[:, None]
-        else:  # and of p sum(w) - w
-            soft = (eps / n_classes) * valid
-            g = softmax_rows(x) * (hard + soft * w_total)[:, None] - soft[:, None] * (1.0 if w is None else w)
-        g[np.arange(len(y)), y] -= hard
-        return scale * g
+        g = target_softmax(x, y, exact_differences=exact).p_minus_onehot
+        g *= ((1 - eps) * scale) * w_y[:, None, :]  # hard targets: w_y (p - onehot)
+        if eps > 0:  # smoothing: (eps / C) (p sum(w) - w), p = (p - onehot) + onehot
+            soft = ((eps / n_classes) * scale) * valid[:, None, :]
+            p = softmax_classes(x)
+            g += soft * (p * w_total - (1.0 if w is None else w))
+        return g
 
     result = rowwise(grad, out="elements", x=x, y=y.index, w_y=y.weight, valid=y.valid)
     return _unbatch(result, inputs, axis_kept=True)

@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import registry
-from ._blocks import Result, elementwise
+from ._blocks import Result, dot, elementwise
 from ._validation import as_weight, check_scalar, mean_scale, pair_inputs
 
 __all__ = registry.exports("regression")
@@ -44,6 +44,13 @@ def _huber(r: np.ndarray, delta: float) -> np.ndarray:
     ``c (r - c/2)`` is r^2/2 inside the threshold and delta (|r| - delta/2) outside."""
     c = np.clip(r, -delta, delta)
     return c * (r - 0.5 * c)
+
+
+def _huber_sum(r: np.ndarray, delta: float) -> float:
+    """The sum of :func:`_huber`, as ``c . r - (c . c) / 2``: two dot products. Each term
+    ``c r`` is at least ``c^2``, so the difference keeps its relative accuracy."""
+    c = np.clip(r, -delta, delta)
+    return dot(c, r) - 0.5 * dot(c, c)
 
 
 def _weighted_average(weight: np.ndarray | None, size: int) -> float:
@@ -81,8 +88,16 @@ def mse(pred: ArrayLike, target: ArrayLike, *, weight: ArrayLike | None = None, 
         1.3333
     """
     p, t, w = _inputs(pred, target, weight, reduction)
+
+    def loss(p, t):
+        return np.square(p - t)
+
+    def total(p, t):  # sum r^2 = r . r
+        r = p - t
+        return dot(r, r)
+
     return elementwise(
-        lambda p, t: np.square(p - t), reduction, weight=w, denominator=_weighted_average(w, p.size),
+        loss, reduction, weight=w, denominator=_weighted_average(w, p.size), total=total,
         float64_inside=False, p=p, t=t,
     )
 
@@ -186,7 +201,10 @@ def huber(
     """
     delta = check_scalar(delta, "delta", positive=True)
     p, t, w = _inputs(pred, target, weight, reduction)
-    return elementwise(lambda p, t: _huber(p - t, delta), reduction, weight=w, float64_inside=False, p=p, t=t)
+    return elementwise(
+        lambda p, t: _huber(p - t, delta), reduction, weight=w, total=lambda p, t: _huber_sum(p - t, delta),
+        float64_inside=False, p=p, t=t,
+    )
 
 
 def grad_huber(
@@ -247,7 +265,10 @@ def smooth_l1(
     p, t, w = _inputs(pred, target, weight, reduction)
     if beta == 0:  # plain L1, as in PyTorch (no 0/0)
         return elementwise(lambda p, t: np.abs(p - t), reduction, weight=w, float64_inside=False, p=p, t=t)
-    return elementwise(lambda p, t: _huber(p - t, beta) / beta, reduction, weight=w, float64_inside=False, p=p, t=t)
+    return elementwise(
+        lambda p, t: _huber(p - t, beta) / beta, reduction, weight=w,
+        total=lambda p, t: _huber_sum(p - t, beta) / beta, float64_inside=False, p=p, t=t,
+    )
 
 
 def grad_smooth_l1(
