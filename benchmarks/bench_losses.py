@@ -136,6 +136,46 @@ def torch_gradient(case: Case) -> Callable[[], object]:
     return lambda: torch.autograd.grad(case.torch_loss(x), x)
 
 
+def floors(repeats: int) -> None:
+    """What the float32 policy costs before any arithmetic: for float32 BCE with logits and
+    cross-entropy, the float64 kernels they cannot skip (evaluated in blocks, as lossutils does)
+    and the conversion of their inputs, against PyTorch's whole float32 loss on one thread."""
+    rng = np.random.default_rng(0)
+    block = 1 << 15
+
+    def blocked(op, *arrays):
+        def run():
+            for i in range(0, arrays[0].size, block):
+                op(*(a.reshape(-1)[i : i + block] for a in arrays))
+        return run
+
+    z = rng.normal(size=10**6).astype(np.float32)
+    t = (rng.uniform(size=10**6) < 0.3).astype(np.float32)
+    x = rng.normal(size=(10**5, 100)).astype(np.float32)
+    y = rng.integers(0, 100, 10**5)
+    z64, x64 = z.astype(np.float64), x.astype(np.float64)
+    e64 = np.exp(-np.abs(z64))  # log1p's argument in the BCE, in (0, 1]
+    T = torch.from_numpy
+    parts = {
+        "BCE with logits, 1e6": (
+            lambda: F.binary_cross_entropy_with_logits(T(z), T(t)),
+            {"float64 exp": blocked(np.exp, z64), "float64 log1p": blocked(np.log1p, e64),
+             "float32 -> float64, 2 inputs": blocked(lambda a, b: (a.astype(np.float64), b.astype(np.float64)), z, t)},
+        ),
+        "cross-entropy, 1e5 x 100 (torch's log_softmax alone)": (
+            lambda: torch.log_softmax(T(x), 1),
+            {"float64 exp": blocked(np.exp, x64), "float32 -> float64": blocked(lambda a: a.astype(np.float64), x)},
+        ),
+    }
+    print("\nfloors of the float32 policy (float64 kernels that cannot be skipped, per loss):")
+    for name, (theirs, unavoidable) in parts.items():
+        times = best_times([theirs, *unavoidable.values()], repeats)
+        floor = sum(times[1:])
+        detail = ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in zip(unavoidable, times[1:]))
+        print(f"  {name}: torch float32 {times[0] * 1e3:.2f} ms; {detail}; "
+              f"together {floor * 1e3:.2f} ms = {floor / times[0]:.2f} x torch before any arithmetic")
+
+
 def machine() -> list[str]:
     """Where the numbers come from: CPU, load, NumPy's SIMD targets, PyTorch's capability."""
     try:
@@ -166,6 +206,7 @@ def main() -> None:
     parser.add_argument("--kind", nargs="+", default=["loss", "grad"], choices=["loss", "grad"])
     parser.add_argument("--only", nargs="+", default=None, help="run the cases whose name contains one of these")
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--floors", action="store_true", help="also time the float32 policy's fixed costs")
     args = parser.parse_args()
     torch.set_num_threads(1)
     for line in machine():
@@ -192,6 +233,8 @@ def main() -> None:
                       f"{b * 1e3:>10.2f}{ratio:>7.2f}{flag}", flush=True)
     print("worst ratio:", ", ".join(f"{d} {k} {v:.2f}" for (d, k), v in worst.items()))
     print(f"over {TARGET_RATIO} (*):", "; ".join(over) or "none")
+    if args.floors:
+        floors(args.repeats)
 
 
 if __name__ == "__main__":
