@@ -115,3 +115,21 @@ def test_non_contiguous_inputs_give_the_contiguous_results():
     # A class axis in the middle is reduced by another NumPy routine than a last one: ulps apart.
     np.testing.assert_allclose(lu.softmax(Z, axis=0), lu.softmax(np.ascontiguousarray(Z.T), axis=1).T,
                                rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (3, 4, 5)], ids=["(N, C)", "(N, C, d)"])
+def test_extreme_logits_in_every_layout_match_torch(shape):
+    """Rows where some logit exceeds the target's by more than 709 overflow exp(x_k - x_y): they
+    are computed from the row's maximum instead, in both layouts of the class axis."""
+    x = rng.choice(np.array([-1e4, -800.0, -50.0, 0.0, 3.0, 30.0, 750.0, 1e4]), size=shape)
+    t = rng.integers(0, shape[1], shape[:1] + shape[2:])
+    for reduction in REDUCTIONS:
+        want, want_grad = torch_value_and_grad(F.cross_entropy, x, t, reduction=reduction)
+        np.testing.assert_allclose(lu.cross_entropy(x, t, reduction=reduction), want, rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(lu.grad_cross_entropy(x, t, reduction=reduction), want_grad, rtol=RTOL,
+                                   atol=ATOL)
+    log_p = torch.log_softmax(torch.tensor(x), 1)
+    focal_weight = (1 - log_p.exp()) ** 2  # softmax focal loss, gamma = 2, in torch ops
+    want = -(focal_weight * log_p).gather(1, torch.tensor(t)[:, None])[:, 0]
+    np.testing.assert_allclose(lu.softmax_focal_loss(x, t, reduction="none"), want, rtol=RTOL, atol=ATOL)
+    assert np.isfinite(lu.grad_softmax_focal_loss(x, t)).all()
