@@ -37,6 +37,15 @@ def _check_smoothing(label_smoothing: float) -> float:
     return eps
 
 
+def _cross_entropy_inputs(logits, target, weight, ignore_index, label_smoothing, reduction):
+    """The validated inputs of :func:`cross_entropy` and its gradient, and the smoothing."""
+    inputs = class_inputs(
+        logits, target, name="logits", reduction=reduction, ignore_index=ignore_index, weight=weight,
+        allow_probabilities=True,
+    )
+    return inputs, _check_smoothing(label_smoothing)
+
+
 def _unbatch(result: np.ndarray, inputs: ClassInputs, axis_kept: bool) -> np.ndarray:
     """Drop the batch axis that :func:`class_inputs` added to a ``(C,)`` input."""
     if not inputs.unbatched:
@@ -108,11 +117,7 @@ def cross_entropy(
         >>> print(round(float(cross_entropy(logits, [0, 1], label_smoothing=0.1)), 4))
         0.4773
     """
-    eps = _check_smoothing(label_smoothing)
-    inputs = class_inputs(
-        logits, target, name="logits", reduction=reduction, ignore_index=ignore_index, weight=weight,
-        allow_probabilities=True,
-    )
+    inputs, eps = _cross_entropy_inputs(logits, target, weight, ignore_index, label_smoothing, reduction)
     x, n_classes = inputs.scores, inputs.scores.shape[1]
     exact = widened(x.dtype)  # float32 scores in float64: differences are exact
     w = None if inputs.weight is None else inputs.weight[:, None]  # (C, 1): blocks are (rows, C, K)
@@ -167,11 +172,7 @@ def grad_cross_entropy(
         >>> grad_cross_entropy([[0.0, 0.0]], [1]).tolist()
         [[0.5, -0.5]]
     """
-    eps = _check_smoothing(label_smoothing)
-    inputs = class_inputs(
-        logits, target, name="logits", reduction=reduction, ignore_index=ignore_index, weight=weight,
-        allow_probabilities=True,
-    )
+    inputs, eps = _cross_entropy_inputs(logits, target, weight, ignore_index, label_smoothing, reduction)
     x, n_classes = inputs.scores, inputs.scores.shape[1]
     exact = widened(x.dtype)
     w = None if inputs.weight is None else inputs.weight[:, None]  # (C, 1): blocks are (rows, C, K)
