@@ -11,9 +11,9 @@ Layout (each module holds one family; :mod:`lossutils.registry` lists every publ
 * :mod:`lossutils.sequence` -- padded token-level cross-entropy, and perplexity.
 * :mod:`lossutils.registry` -- the list of public functions that this package, the API page and
   the tests read.
-* Private, at the bottom: :mod:`lossutils._stable` (the numerically stable primitives and the
-  float32 policy), :mod:`lossutils._blocks` (evaluation over cache-sized blocks) and
-  :mod:`lossutils._validation` (input checks).
+* Private, at the bottom: ``lossutils._stable`` (the numerically stable primitives and the
+  float32 policy), ``lossutils._blocks`` (evaluation over cache-sized blocks) and
+  ``lossutils._validation`` (input checks).
 * :mod:`lossutils.advice`, :mod:`lossutils.plotting`, :mod:`lossutils.derivations`,
   :mod:`lossutils.book` -- the course's helpers for choosing a loss, drawing figures, deriving
   losses symbolically and gluing numbers into the text (only ``choose_loss`` is re-exported).

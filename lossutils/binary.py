@@ -2,7 +2,7 @@ r"""Binary and multi-label classification: binary cross-entropy, from probabilit
 logits, and the multi-label soft-margin loss, with their gradients.
 
 The losses that take logits fuse the sigmoid into the loss
-(:func:`lossutils._stable.bce_logits`), never ``log(sigmoid(z))``, so that nothing overflows for
+(``lossutils._stable.bce_logits``), never ``log(sigmoid(z))``, so that nothing overflows for
 finite logits (tested up to :math:`|z| = 10^4`) and the result keeps its relative accuracy where
 PyTorch's rounds to 0 (the BCE of logit -50 with target 0 is :math:`\approx 1.9\times 10^{-22}`).
 """

@@ -2,7 +2,7 @@ r"""Losses for imbalanced data: weighted BCE and focal losses, with gradients.
 
 Class weights rescale the loss of each class; focal losses additionally down-weight the *easy*
 examples, those already predicted with confidence, by the factor :math:`(1 - p_t)^\gamma`. All
-of them are computed from logits with the stable primitives of :mod:`lossutils._stable`, so they
+of them are computed from logits with the stable primitives of ``lossutils._stable``, so they
 stay finite and accurate at extreme logits: :math:`1 - p_t` is computed without cancellation
 (never as 1 minus a probability rounded to 1).
 """

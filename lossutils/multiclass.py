@@ -4,8 +4,9 @@ log-probabilities, with their gradients.
 Inputs follow PyTorch's layout: scores ``(N, C)`` or ``(N, C, d1, d2, ...)`` with the classes on
 axis 1, or unbatched ``(C,)``; targets are class indices ``(N, d1, ...)`` (``ignore_index``
 marks the ones to skip) or, for :func:`cross_entropy`, class probabilities of the scores' shape.
-The log-softmax inside is :func:`lossutils._stable.logsumexp`'s, accurate for a dominant class
-(``cross_entropy([[50.0, 0.0]], [0])`` is :math:`1.9 \times 10^{-22}`, not 0).
+The cross-entropy of a sample is computed from the softmax relative to its target class,
+:math:`-\log p_y = \log(1 + \sum_{k \ne y} e^{x_k - x_y})` (``lossutils._stable.target_nll``), accurate
+for a dominant class: ``cross_entropy([[50.0, 0.0]], [0])`` is :math:`1.9 \times 10^{-22}`, not 0.
 """
 
 from __future__ import annotations

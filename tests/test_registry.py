@@ -143,6 +143,16 @@ def test_api_page_has_a_section_per_module_in_the_registry_order():
         assert f"## {title}\n\n```{{eval-rst}}\n.. automodule:: lossutils.{module}\n" in page
 
 
+@pytest.mark.parametrize("module", ["registry", *MODULES])
+def test_api_page_links_no_private_name(module):
+    """The API page documents the public modules only: a role such as :func: pointing into a
+    private module (lossutils._stable) is a broken link, which fails the book's build."""
+    mod = importlib.import_module(f"lossutils.{module}")
+    docs = [mod.__doc__ or ""] + [inspect.getdoc(getattr(mod, name)) or "" for name in getattr(mod, "__all__", [])]
+    private = [m for doc in docs for m in re.findall(r":(?:func|mod|class|data):`~?(?:lossutils\.)?_\w*[^`]*`", doc)]
+    assert not private, f"lossutils.{module} links private names: {private}"
+
+
 def test_registry_table_lists_every_function():
     for entry in ENTRIES:
         assert f":func:`~lossutils.{entry.module}.{entry.name}`" in registry.__doc__
