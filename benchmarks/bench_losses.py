@@ -152,7 +152,6 @@ def floors(repeats: int) -> None:
     z = rng.normal(size=10**6).astype(np.float32)
     t = (rng.uniform(size=10**6) < 0.3).astype(np.float32)
     x = rng.normal(size=(10**5, 100)).astype(np.float32)
-    y = rng.integers(0, 100, 10**5)
     z64, x64 = z.astype(np.float64), x.astype(np.float64)
     e64 = np.exp(-np.abs(z64))  # log1p's argument in the BCE, in (0, 1]
     T = torch.from_numpy

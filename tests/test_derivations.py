@@ -448,10 +448,11 @@ def test_softmax_cross_entropy_gradient(C, rng):
     logits = rng.normal(scale=2, size=(20, C))
     labels = rng.integers(0, C, size=20)
     soft = lu.softmax(rng.normal(size=(20, C)), axis=1)
-    for target, dense in ((labels, np.eye(C)[labels]), (soft, soft)):
+    for labels_or_probs, dense in ((labels, np.eye(C)[labels]), (soft, soft)):
         g = np.stack([np.asarray(e, dtype=float).reshape(-1) for e in grad(*logits.T, *dense.T)[:, 0]], axis=1)
-        np.testing.assert_allclose(g, lu.grad_cross_entropy(logits, target, reduction="sum"), rtol=1e-9, atol=1e-15)
-        auto = torch_grad(lambda x, target=target: F.cross_entropy(x, torch.tensor(target), reduction="sum"), logits)
+        np.testing.assert_allclose(g, lu.grad_cross_entropy(logits, labels_or_probs, reduction="sum"), rtol=1e-9,
+                                   atol=1e-15)
+        auto = torch_grad(lambda x, t=labels_or_probs: F.cross_entropy(x, torch.tensor(t), reduction="sum"), logits)
         np.testing.assert_allclose(g, auto, rtol=1e-9, atol=1e-15)
 
 
