@@ -19,9 +19,11 @@ cent of each other, and the class losses kept gaining up to 512 KiB.
 What else the measurements taught, applied in :mod:`lossutils._stable`: NumPy's ``where``
 branches on every element (several times slower than arithmetic on random signs, so the
 primitives select with ``maximum``); ``maximum`` with a scalar is twice as slow as with an
-array; sums along short rows are faster with ``einsum``; each temporary freed at the end of a
-block can send memory back to the operating system and page-fault it in again, so the
-primitives work in place on the arrays they create.
+array; sums along short rows are faster with ``einsum``; gathers and scatters at the target class
+are faster through flat indices than ``take_along_axis``; and a temporary that the allocator
+hands back to the operating system must be page-faulted in again by the next block, so the
+primitives work in place on the arrays they create, and :func:`_raise_the_allocators_threshold`
+keeps glibc from doing so.
 
 Formulas must not write into their arguments: for float64 input a block is a view of the
 caller's array.
@@ -45,6 +47,22 @@ def block_length(dtype: np.dtype) -> int:
     elements per block of rows)."""
     return BLOCK_BYTES // np.dtype(dtype).itemsize
 
+
+def _raise_the_allocators_threshold() -> None:
+    """Free one 2 MiB array, once, so that glibc reuses the memory of a block's temporaries.
+
+    glibc's ``malloc`` serves a request of 128 KiB or more with fresh pages from the kernel
+    (``mmap``) and hands them back on ``free``, until the program frees such a chunk: from then on
+    it serves requests up to that chunk's size from its heap, where freed memory is reused (the
+    threshold only grows, and the heap is trimmed only past twice it). Most programs cross it
+    early by freeing some large array; one that has not would take fresh pages for every
+    temporary of every block, which made the class losses 3 to 4 times slower in a fresh process
+    (measured). Other allocators ignore this.
+    """
+    np.empty(1 << 21, dtype=np.uint8)
+
+
+_raise_the_allocators_threshold()
 
 Formula = Callable[..., np.ndarray]
 #: What a loss returns: a NumPy scalar when reduced, an array for reduction='none'.

@@ -182,7 +182,16 @@ def bce_logits_grad(
 
 def pick(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """The entries of the target classes, ``x[r, y[r, k], k]``, shape ``(rows, K)``."""
+    if x.flags.c_contiguous:
+        return x.reshape(-1)[_at_class(x, y)]
     return np.take_along_axis(x, y[:, None, :], axis=1)[:, 0, :]
+
+
+def _at_class(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The flat positions of ``x[r, y[r, k], k]`` in a C-contiguous block: one flat gather or
+    scatter, several times faster than ``take_along_axis``, which builds broadcast indices."""
+    rows, n_classes, depth = x.shape
+    return (np.arange(rows)[:, None] * n_classes + y) * depth + np.arange(depth)
 
 
 def class_sum(x: np.ndarray) -> np.ndarray:
@@ -198,7 +207,7 @@ def class_max(x: np.ndarray) -> np.ndarray:
     """The maximum over the classes, shape ``(rows, 1, K)``. For short rows (``K = 1``) through
     ``argmax``, which NumPy vectorises, where ``max(axis=1)`` is about 4 times slower."""
     if x.shape[2] == 1:
-        return np.take_along_axis(x, np.argmax(x, axis=1)[:, None, :], axis=1)
+        return pick(x, np.argmax(x, axis=1))[:, None, :]
     return x.max(axis=1, keepdims=True)
 
 
@@ -220,8 +229,8 @@ def _sum_of_the_others(x: np.ndarray, shift: np.ndarray, index: np.ndarray, exac
     differences ``x - shift`` were rounded, ``s`` is repaired to full relative accuracy."""
     d = x - shift
     with np.errstate(over="ignore"):  # exp(d) = inf: the caller's fallback takes that row
-        e = np.exp(d)
-    np.put_along_axis(e, index[:, None, :], 0.0, axis=1)
+        e = np.exp(d, out=d if exact_differences else None)  # d is needed below otherwise
+    e.reshape(-1)[_at_class(e, index)] = 0.0
     s = class_sum(e)
     if not exact_differences:
         small = s[:, 0, :] < 0.5
@@ -262,9 +271,9 @@ def logsumexp(x: np.ndarray, *, exact_differences: bool = False) -> LogSumExp:
     for float32 scores evaluated in float64 (to within far less than a float32 ulp). Accuracy:
     a few ulps.
     """
-    top = np.argmax(x, axis=1)[:, None, :]
-    m = np.take_along_axis(x, top, axis=1)
-    _, s = _sum_of_the_others(x, m, top[:, 0, :], exact_differences)
+    top = np.argmax(x, axis=1)
+    m = pick(x, top)[:, None, :]
+    _, s = _sum_of_the_others(x, m, top, exact_differences)
     return LogSumExp(m, np.log1p(s))
 
 
@@ -286,7 +295,7 @@ def _shifted_by_target(x: np.ndarray, y: np.ndarray, exact_differences: bool):
     """``(e, s, overflow)``: ``e = exp(x - x_y)`` (0 at the target), ``s`` its sum over the
     classes (``(rows, 1, K)``), and the rows ``(rows, K)`` where some ``x_k - x_y > 709``
     overflowed, which the callers compute from the maximum instead."""
-    x_y = np.take_along_axis(x, y[:, None, :], axis=1)
+    x_y = pick(x, y)[:, None, :]
     e, s = _sum_of_the_others(x, x_y, y, exact_differences)
     return e, s, ~np.isfinite(s[:, 0, :])
 
@@ -339,7 +348,7 @@ def target_softmax(x: np.ndarray, y: np.ndarray, *, exact_differences: bool = Fa
     with np.errstate(invalid="ignore"):  # inf / inf on the rows that overflowed, redone below
         p_minus_onehot = np.divide(e, norm, out=e)
         one_minus_p = (s / norm)[:, 0, :]
-    np.put_along_axis(p_minus_onehot, y[:, None, :], -one_minus_p[:, None, :], axis=1)
+    p_minus_onehot.reshape(-1)[_at_class(p_minus_onehot, y)] = -one_minus_p  # p_y - 1
     log_p = -np.log1p(s[:, 0, :])
     if overflow.any():
         rows, y_rows = _rows(x, overflow), y[overflow][:, None]
