@@ -28,6 +28,8 @@ W_LAST = rng.uniform(0.5, 2, SHAPE[-1])  # one weight per column, broadcast over
 
 ELEMENTWISE = [  # (lossutils loss, its keyword arguments, PyTorch with the same arguments)
     (lu.mse, {"weight": W}, F.mse_loss),
+    (lu.mse, {}, F.mse_loss),  # without a weight, 'sum' and 'mean' take the dot-product total
+    (lu.smooth_l1, {"beta": 0.5}, F.smooth_l1_loss),
     (lu.mae, {}, F.l1_loss),
     (lu.huber, {"delta": 0.7, "weight": W}, F.huber_loss),
     (lu.binary_cross_entropy_with_logits, {"weight": W_LAST, "pos_weight": W_LAST[::-1].copy()},
