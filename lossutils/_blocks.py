@@ -286,8 +286,8 @@ def rowwise(
         result2 = result.reshape(as3[0], as3[2])
     partial_sums = []
     for n, d in _row_blocks(shape, axis, block_length(work)):
-        blocks = {
-            name: (a[n, :, d] if a.ndim == 3 else a[n, d]).astype(dtype, copy=False)
+        blocks = {  # C-contiguous, as the primitives' flat gathers and scatters expect
+            name: np.ascontiguousarray(a[n, :, d] if a.ndim == 3 else a[n, d], dtype=dtype)
             for name, (a, dtype) in views.items()
         }
         values = formula(**blocks)

@@ -189,7 +189,9 @@ def pick(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def _at_class(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """The flat positions of ``x[r, y[r, k], k]`` in a C-contiguous block: one flat gather or
-    scatter, several times faster than ``take_along_axis``, which builds broadcast indices."""
+    scatter, several times faster than ``take_along_axis``, which builds broadcast indices. (On
+    any other block ``x.reshape(-1)`` would be a copy, and a scatter into it lost.)"""
+    assert x.flags.c_contiguous
     rows, n_classes, depth = x.shape
     return (np.arange(rows)[:, None] * n_classes + y) * depth + np.arange(depth)
 

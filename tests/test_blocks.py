@@ -135,3 +135,16 @@ def test_extreme_logits_in_every_layout_match_torch(shape):
     want = -(focal_weight * log_p).gather(1, torch.tensor(t)[:, None])[:, 0]
     np.testing.assert_allclose(lu.softmax_focal_loss(x, t, reduction="none"), want, rtol=RTOL, atol=ATOL)
     assert np.isfinite(lu.grad_softmax_focal_loss(x, t)).all()
+
+
+def test_activations_of_permuted_scores_match_torch():
+    """(N, T, C) model outputs permuted to (N, C, T), as a chapter does: a view whose blocks are
+    not contiguous."""
+    x = rng.normal(size=(6, 9, 5)).transpose(0, 2, 1)  # (N, C, T), not C-contiguous
+    t = rng.integers(0, 5, (6, 9))
+    want = torch.log_softmax(torch.tensor(x), 1).numpy()
+    np.testing.assert_allclose(lu.log_softmax(x, axis=1), want, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(lu.softmax(x, axis=1), np.exp(want), rtol=1e-13, atol=1e-300)
+    want, want_grad = torch_value_and_grad(F.cross_entropy, x, t)
+    np.testing.assert_allclose(lu.sequence_cross_entropy(x, t), want, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(lu.grad_sequence_cross_entropy(x, t), want_grad, rtol=RTOL, atol=ATOL)
