@@ -8,16 +8,18 @@ STAMP   := $(VENV)/.installed
 BUILD   := _build
 JB_FLAGS := -n -W --keep-going
 
-.PHONY: book test install clean chapter help notebooks screenshots lab lab-source
+.PHONY: book test install clean chapter help notebooks screenshots lab lab-source bench lint
 
 help:
 	@echo "make book     - install into .venv, execute every chapter, build the site into $(BUILD)/html"
-	@echo "make test     - install into .venv, then run the whole test suite"
+	@echo "make test     - install into .venv, then run ruff and the whole test suite"
+	@echo "make lint     - ruff check and ruff format --check on every Python file"
 	@echo "make chapter CH=chapters/what-is-a-loss.md - execute one chapter alone"
 	@echo "make notebooks - build the book, then copy every chapter's reader notebook into $(BUILD)/notebooks"
 	@echo "make screenshots - build the site, then a PNG of every page (and of make lab) into $(BUILD)/screenshots"
 	@echo "make lab      - start JupyterLab on the chapters' reader notebooks, copied into notebooks/"
 	@echo "make lab-source - start JupyterLab on the repository, to edit a chapter's MyST source as a notebook"
+	@echo "make bench    - time every loss and gradient against single-threaded PyTorch"
 	@echo "make clean    - remove build outputs (keeps .venv)"
 
 $(BIN)/python:
@@ -43,8 +45,19 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "The site is at $(abspath $(BUILD))/html/index.html"
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(BIN)/python -m pytest
+
+# Lint and layout of every Python file (configured in pyproject.toml); `.venv/bin/ruff format .`
+# and `.venv/bin/ruff check --fix .` repair most of what they report.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Time every lossutils loss and gradient against PyTorch on one thread (minutes; a script, not a
+# test: timings depend on the machine and its load, which it prints).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_losses.py
 
 # Execute one chapter in a fresh kernel, as a student would in Jupyter.
 chapter: $(STAMP)

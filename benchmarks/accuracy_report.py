@@ -19,24 +19,31 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-import test_stability as ts  # noqa: E402
+import test_stability as ts
 
 
 def where(inputs, i, n_out):
     """The input behind output ``i`` (log_softmax has 3 outputs per input row)."""
     row = i * len(inputs[0]) // n_out
-    parts = [np.array2string(a[row], separator=", ") if np.ndim(a[row]) else f"{a[row]:g}" for a in inputs]
+    parts = [
+        np.array2string(a[row], separator=", ") if np.ndim(a[row]) else f"{a[row]:g}"
+        for a in inputs
+    ]
     return " / ".join(parts) + (f" (class {i % 3})" if n_out > len(inputs[0]) else "")
 
 
 def main():
-    print(f"{'case':<26}{'dtype':>8}{'lossutils':>11}{'PyTorch':>10}  PyTorch's worst input (logits / target)")
+    print(
+        f"{'case':<26}{'dtype':>8}{'lossutils':>11}{'PyTorch':>10}  PyTorch's worst input (logits / target)"
+    )
     for dtype in ts.DTYPES:
         for name in ts.CASES:
             ours, theirs, inputs = ts.measure(name, dtype)
             i = int(np.argmax(theirs))
-            print(f"{name:<26}{dtype.__name__:>8}{ours.max():>11.3g}{theirs.max():>10.3g}  "
-                  f"{where(inputs, i, len(theirs))}")
+            print(
+                f"{name:<26}{dtype.__name__:>8}{ours.max():>11.3g}{theirs.max():>10.3g}  "
+                f"{where(inputs, i, len(theirs))}"
+            )
     print("(worst relative errors, in machine epsilons)")
     print("\nexample: BCE with logits at z = -50, y = 0 (true value 1.9287498479639178e-22)")
     import torch
@@ -44,9 +51,18 @@ def main():
 
     import lossutils as lu
 
-    print("  lossutils:", float(lu.binary_cross_entropy_with_logits(np.array([-50.0]), np.array([0.0]))))
-    print("  PyTorch:  ", float(F.binary_cross_entropy_with_logits(torch.tensor([-50.0], dtype=torch.float64),
-                                                                   torch.tensor([0.0], dtype=torch.float64))))
+    print(
+        "  lossutils:",
+        float(lu.binary_cross_entropy_with_logits(np.array([-50.0]), np.array([0.0]))),
+    )
+    print(
+        "  PyTorch:  ",
+        float(
+            F.binary_cross_entropy_with_logits(
+                torch.tensor([-50.0], dtype=torch.float64), torch.tensor([0.0], dtype=torch.float64)
+            )
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -1,16 +1,27 @@
-"""Time every lossutils loss (forward, reduction='mean') against torch.nn.functional on CPU.
+"""Time every lossutils loss and its gradient against PyTorch on one CPU thread.
 
-Run: .venv/bin/python benchmarks/bench_losses.py [--dtype float32 float64] [--repeats 5]
+Run: ``make bench``, or ``.venv/bin/python benchmarks/bench_losses.py [--dtype float32]
+[--kind loss grad] [--only huber cross] [--repeats 7]``.
 
-Elementwise losses get 1e6 elements; the cross-entropy family gets 1e5 x 100
-logits (1e7 elements). Each timing is the best of a few interleaved repeats,
-after one warm-up call. PyTorch runs with its default threads (all cores) and again
-with one thread; NumPy ufuncs always run on one core. The ratio is lossutils
-time / PyTorch time (below 1: lossutils faster).
+Elementwise losses get 1e6 elements; the class losses get 1e5 x 100 logits (1e7 elements),
+the sequence losses 1e3 x 100 x 100. ``loss`` rows time the mean-reduced loss against
+``torch.nn.functional``; ``grad`` rows time ``lossutils.grad_<loss>`` against what autograd
+needs for the same gradient, a forward pass and ``torch.autograd.grad``. Each timing is the
+best of ``--repeats`` interleaved rounds after a warm-up (so that a burst of load on the machine
+hits both sides alike). PyTorch runs on one thread, as NumPy's ufuncs do; ratio = lossutils time
+/ PyTorch time (below 1: lossutils faster). The library's goal is every ratio at or under 1.5.
+
+Timings depend on the machine and on its load: the header prints both, and NumPy's SIMD level.
 """
 
+from __future__ import annotations
+
 import argparse
+import os
+import platform
 import time
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -18,21 +29,30 @@ import torch.nn.functional as F
 
 import lossutils as lu
 
+TARGET_RATIO = 1.5
 
-def best_times(fns, repeats, budget_s=1.5):
-    """Best wall time of each function over ``repeats`` interleaved rounds (so a
-    burst of load on the machine hits all of them alike), after a warm-up;
-    fewer rounds once ``budget_s`` is spent."""
+
+class Case(NamedTuple):
+    """One benchmarked loss: lossutils' loss and gradient, and PyTorch's loss (a function of
+    the tensor the gradient is taken with respect to)."""
+
+    name: str
+    size: str
+    loss: Callable[[], object]
+    grad: Callable[[], object]
+    torch_loss: Callable[[torch.Tensor], torch.Tensor]
+    first: np.ndarray  # the argument the gradient is taken with respect to
+
+
+def best_times(fns: list[Callable[[], object]], repeats: int) -> list[float]:
+    """Best wall time of each function over ``repeats`` interleaved rounds, after a warm-up."""
     best = [float("inf")] * len(fns)
-    start_all = time.perf_counter()
     for round_ in range(repeats + 1):
         for i, fn in enumerate(fns):
             start = time.perf_counter()
             fn()
             if round_:  # round 0 is the warm-up
                 best[i] = min(best[i], time.perf_counter() - start)
-        if round_ >= 2 and time.perf_counter() - start_all > budget_s:
-            break
     return best
 
 
@@ -49,7 +69,8 @@ def torch_softmax_focal(x, t, gamma=2.0):
     return (-((1 - log_p.exp()) ** gamma) * log_p).mean()
 
 
-def cases(dtype, rng):
+def cases(dtype: type, rng: np.random.Generator) -> list[Case]:
+    """The benchmarked calls: one per loss of ``lossutils.LOSSES``, a few with options."""
     n = 10**6
     pred, target = rng.normal(size=n).astype(dtype), rng.normal(size=n).astype(dtype)
     prob = rng.uniform(0.01, 0.99, n).astype(dtype)
@@ -62,71 +83,284 @@ def cases(dtype, rng):
     seq = np.ascontiguousarray(logits.reshape(1000, 100, 100))  # (N, C, T)
     seq_t = rng.integers(0, 100, (1000, 100))
     seq_t[:, 80:] = -100  # padding
-
     T = torch.from_numpy
-    tt = lambda a: T(a).to(torch.float64 if dtype == np.float64 else torch.float32)  # noqa: E731
+
+    def case(name, size, fn, first, args, kw, torch_loss):
+        return Case(
+            name,
+            size,
+            lambda: fn(first, *args, **kw),
+            lambda: getattr(lu, "grad_" + fn.__name__)(first, *args, **kw),
+            torch_loss,
+            first,
+        )
+
+    w0, w1 = dtype(0.5), dtype(3.0)
     return [
-        ("mse", f"{n:.0e}", lambda: lu.mse(pred, target), lambda: F.mse_loss(T(pred), T(target))),
-        ("mse(weight)", f"{n:.0e}", lambda: lu.mse(pred, target, weight=weight),
-         lambda: F.mse_loss(T(pred), T(target), weight=T(weight))),
-        ("mae", f"{n:.0e}", lambda: lu.mae(pred, target), lambda: F.l1_loss(T(pred), T(target))),
-        ("huber", f"{n:.0e}", lambda: lu.huber(pred, target), lambda: F.huber_loss(T(pred), T(target))),
-        ("smooth_l1", f"{n:.0e}", lambda: lu.smooth_l1(pred, target, beta=0.5),
-         lambda: F.smooth_l1_loss(T(pred), T(target), beta=0.5)),
-        ("binary_cross_entropy", f"{n:.0e}", lambda: lu.binary_cross_entropy(prob, labels),
-         lambda: F.binary_cross_entropy(T(prob), T(labels))),
-        ("bce_with_logits", f"{n:.0e}", lambda: lu.binary_cross_entropy_with_logits(pred, labels),
-         lambda: F.binary_cross_entropy_with_logits(T(pred), T(labels))),
-        ("weighted_bce_with_logits", f"{n:.0e}",
-         lambda: lu.weighted_binary_cross_entropy_with_logits(pred, labels, w0=0.5, w1=3.0),
-         lambda: F.binary_cross_entropy_with_logits(T(pred), T(labels), weight=tt(np.array(0.5)),
-                                                    pos_weight=tt(np.array(6.0)))),
-        ("multilabel_soft_margin", "1e4x100", lambda: lu.multilabel_soft_margin_loss(multi, multi_t),
-         lambda: F.multilabel_soft_margin_loss(T(multi), T(multi_t))),
-        ("sigmoid_focal", f"{n:.0e}", lambda: lu.sigmoid_focal_loss(pred, labels, reduction="mean"),
-         lambda: torch_sigmoid_focal(T(pred), T(labels))),
-        ("cross_entropy", "1e5x100", lambda: lu.cross_entropy(logits, classes),
-         lambda: F.cross_entropy(T(logits), T(classes))),
-        ("cross_entropy(smoothing)", "1e5x100", lambda: lu.cross_entropy(logits, classes, label_smoothing=0.1),
-         lambda: F.cross_entropy(T(logits), T(classes), label_smoothing=0.1)),
-        ("nll_loss", "1e5x100", lambda: lu.nll_loss(log_probs, classes),
-         lambda: F.nll_loss(T(log_probs), T(classes))),
-        ("softmax_focal", "1e5x100", lambda: lu.softmax_focal_loss(logits, classes),
-         lambda: torch_softmax_focal(T(logits), T(classes))),
-        ("sequence_cross_entropy", "1e3x100x100", lambda: lu.sequence_cross_entropy(seq, seq_t),
-         lambda: F.cross_entropy(T(seq), T(seq_t))),
-        ("perplexity", "1e3x100x100", lambda: lu.perplexity(seq, seq_t),
-         lambda: torch.exp(F.cross_entropy(T(seq), T(seq_t)))),
+        case("mse", "1e6", lu.mse, pred, (target,), {}, lambda x: F.mse_loss(x, T(target))),
+        case(
+            "mse(weight)",
+            "1e6",
+            lu.mse,
+            pred,
+            (target,),
+            {"weight": weight},
+            lambda x: F.mse_loss(x, T(target), weight=T(weight)),
+        ),
+        case("mae", "1e6", lu.mae, pred, (target,), {}, lambda x: F.l1_loss(x, T(target))),
+        case("huber", "1e6", lu.huber, pred, (target,), {}, lambda x: F.huber_loss(x, T(target))),
+        case(
+            "smooth_l1",
+            "1e6",
+            lu.smooth_l1,
+            pred,
+            (target,),
+            {"beta": 0.5},
+            lambda x: F.smooth_l1_loss(x, T(target), beta=0.5),
+        ),
+        case(
+            "binary_cross_entropy",
+            "1e6",
+            lu.binary_cross_entropy,
+            prob,
+            (labels,),
+            {},
+            lambda x: F.binary_cross_entropy(x, T(labels)),
+        ),
+        case(
+            "bce_with_logits",
+            "1e6",
+            lu.binary_cross_entropy_with_logits,
+            pred,
+            (labels,),
+            {},
+            lambda x: F.binary_cross_entropy_with_logits(x, T(labels)),
+        ),
+        case(
+            "weighted_bce_with_logits",
+            "1e6",
+            lu.weighted_binary_cross_entropy_with_logits,
+            pred,
+            (labels,),
+            {"w0": 0.5, "w1": 3.0},
+            lambda x: F.binary_cross_entropy_with_logits(
+                x, T(labels), weight=torch.tensor(w0), pos_weight=torch.tensor(w1 / w0)
+            ),
+        ),
+        case(
+            "multilabel_soft_margin",
+            "1e4x100",
+            lu.multilabel_soft_margin_loss,
+            multi,
+            (multi_t,),
+            {},
+            lambda x: F.multilabel_soft_margin_loss(x, T(multi_t)),
+        ),
+        case(
+            "sigmoid_focal",
+            "1e6",
+            lu.sigmoid_focal_loss,
+            pred,
+            (labels,),
+            {"reduction": "mean"},
+            lambda x: torch_sigmoid_focal(x, T(labels)),
+        ),
+        case(
+            "cross_entropy",
+            "1e5x100",
+            lu.cross_entropy,
+            logits,
+            (classes,),
+            {},
+            lambda x: F.cross_entropy(x, T(classes)),
+        ),
+        case(
+            "cross_entropy(smoothing)",
+            "1e5x100",
+            lu.cross_entropy,
+            logits,
+            (classes,),
+            {"label_smoothing": 0.1},
+            lambda x: F.cross_entropy(x, T(classes), label_smoothing=0.1),
+        ),
+        case(
+            "nll_loss",
+            "1e5x100",
+            lu.nll_loss,
+            log_probs,
+            (classes,),
+            {},
+            lambda x: F.nll_loss(x, T(classes)),
+        ),
+        case(
+            "softmax_focal",
+            "1e5x100",
+            lu.softmax_focal_loss,
+            logits,
+            (classes,),
+            {},
+            lambda x: torch_softmax_focal(x, T(classes)),
+        ),
+        case(
+            "sequence_cross_entropy",
+            "1e3x100x100",
+            lu.sequence_cross_entropy,
+            seq,
+            (seq_t,),
+            {},
+            lambda x: F.cross_entropy(x, T(seq_t)),
+        ),
+        case(
+            "sequence_nll_loss",
+            "1e3x100x100",
+            lu.sequence_nll_loss,
+            seq,
+            (seq_t,),
+            {},
+            lambda x: F.nll_loss(x, T(seq_t)),
+        ),
     ]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dtype", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
-    parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
-    threads = torch.get_num_threads()
-    print(f"best of {args.repeats}; torch {torch.__version__} ({threads} threads, and 1 thread), "
-          f"numpy {np.__version__} (1 thread); ratio = lossutils / torch")
-    print(f"{'loss':<26}{'size':>12}{'dtype':>9}{'lossutils ms':>14}{'torch ms':>10}{'ratio':>7}"
-          f"{'torch 1-thr ms':>16}{'ratio':>7}")
-    worst = {}
-    for dtype_name in args.dtype:
-        dtype = np.dtype(dtype_name).type
-        for name, size, ours, theirs in cases(dtype, np.random.default_rng(0)):
-            def theirs_one_thread(theirs=theirs):
-                torch.set_num_threads(1)
-                try:
-                    return theirs()
-                finally:
-                    torch.set_num_threads(threads)
+def torch_forward(case: Case) -> Callable[[], object]:
+    x = torch.from_numpy(case.first)
+    return lambda: case.torch_loss(x)
 
-            a, b, c = best_times([ours, theirs, theirs_one_thread], args.repeats)
-            worst[dtype_name] = max(worst.get(dtype_name, 0), a / b)
-            print(f"{name:<26}{size:>12}{dtype_name:>9}{a * 1e3:>14.2f}{b * 1e3:>10.2f}{a / b:>7.2f}"
-                  f"{c * 1e3:>16.2f}{a / c:>7.2f}")
-    print("worst ratio against torch with its default threads:",
-          ", ".join(f"{k} {v:.2f}" for k, v in worst.items()))
+
+def torch_gradient(case: Case) -> Callable[[], object]:
+    """Autograd's cost of the same gradient: a forward pass that records the graph, then grad."""
+    x = torch.from_numpy(case.first).requires_grad_()
+    return lambda: torch.autograd.grad(case.torch_loss(x), x)
+
+
+def floors(repeats: int) -> None:
+    """What the float32 policy costs before any arithmetic: for float32 BCE with logits and
+    cross-entropy, the float64 kernels they cannot skip (evaluated in blocks, as lossutils does)
+    and the conversion of their inputs, against PyTorch's whole float32 loss on one thread."""
+    rng = np.random.default_rng(0)
+    block = 1 << 15
+
+    def blocked(op, *arrays):
+        def run():
+            for i in range(0, arrays[0].size, block):
+                op(*(a.reshape(-1)[i : i + block] for a in arrays))
+
+        return run
+
+    z = rng.normal(size=10**6).astype(np.float32)
+    t = (rng.uniform(size=10**6) < 0.3).astype(np.float32)
+    x = rng.normal(size=(10**5, 100)).astype(np.float32)
+    z64, x64 = z.astype(np.float64), x.astype(np.float64)
+    e64 = np.exp(-np.abs(z64))  # log1p's argument in the BCE, in (0, 1]
+    T = torch.from_numpy
+    parts = {
+        "BCE with logits, 1e6": (
+            lambda: F.binary_cross_entropy_with_logits(T(z), T(t)),
+            {
+                "float64 exp": blocked(np.exp, z64),
+                "float64 log1p": blocked(np.log1p, e64),
+                "float32 -> float64, 2 inputs": blocked(
+                    lambda a, b: (a.astype(np.float64), b.astype(np.float64)), z, t
+                ),
+            },
+        ),
+        "cross-entropy, 1e5 x 100 (torch's log_softmax alone)": (
+            lambda: torch.log_softmax(T(x), 1),
+            {
+                "float64 exp": blocked(np.exp, x64),
+                "float32 -> float64": blocked(lambda a: a.astype(np.float64), x),
+            },
+        ),
+    }
+    print("\nfloors of the float32 policy (float64 kernels that cannot be skipped, per loss):")
+    for name, (theirs, unavoidable) in parts.items():
+        times = best_times([theirs, *unavoidable.values()], repeats)
+        floor = sum(times[1:])
+        detail = ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in zip(unavoidable, times[1:]))
+        print(
+            f"  {name}: torch float32 {times[0] * 1e3:.2f} ms; {detail}; "
+            f"together {floor * 1e3:.2f} ms = {floor / times[0]:.2f} x torch before any arithmetic"
+        )
+
+
+def machine() -> list[str]:
+    """Where the numbers come from: CPU, load, NumPy's SIMD targets, PyTorch's capability."""
+    try:
+        from numpy._core import _multiarray_umath as umath
+    except ImportError:  # NumPy 1.x
+        from numpy.core import _multiarray_umath as umath
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    dispatch = [t for t in umath.__cpu_dispatch__ if umath.__cpu_features__.get(t)]
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    return [
+        f"machine: {cpu}, {os.cpu_count()} logical cores, load average {load} (1, 5, 15 min)",
+        f"numpy {np.__version__}: SIMD baseline {' '.join(umath.__cpu_baseline__)}, "
+        f"dispatch {' '.join(dispatch) or 'none'}"
+        + (
+            f" (NPY_DISABLE_CPU_FEATURES={os.environ['NPY_DISABLE_CPU_FEATURES']})"
+            if os.environ.get("NPY_DISABLE_CPU_FEATURES")
+            else ""
+        ),
+        f"torch {torch.__version__}: CPU capability {torch.backends.cpu.get_cpu_capability()}, 1 thread",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--dtype", nargs="+", default=["float32", "float64"], choices=["float32", "float64"]
+    )
+    parser.add_argument("--kind", nargs="+", default=["loss", "grad"], choices=["loss", "grad"])
+    parser.add_argument(
+        "--only", nargs="+", default=None, help="run the cases whose name contains one of these"
+    )
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument(
+        "--floors", action="store_true", help="also time the float32 policy's fixed costs"
+    )
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    for line in machine():
+        print(line)
+    print(
+        f"best of {args.repeats} interleaved rounds; ratio = lossutils / torch (1 thread), "
+        f"target <= {TARGET_RATIO}"
+    )
+    print(
+        f"{'case':<26}{'size':>12}{'dtype':>9}{'kind':>6}{'lossutils ms':>14}{'torch ms':>10}{'ratio':>7}"
+    )
+    over = []
+    worst: dict[tuple[str, str], float] = {}
+    for dtype_name in args.dtype:
+        for case in cases(np.dtype(dtype_name).type, np.random.default_rng(0)):
+            if args.only and not any(s in case.name for s in args.only):
+                continue
+            for kind in args.kind:
+                ours, theirs = (
+                    (case.loss, torch_forward(case))
+                    if kind == "loss"
+                    else (case.grad, torch_gradient(case))
+                )
+                a, b = best_times([ours, theirs], args.repeats)
+                ratio = a / b
+                worst[dtype_name, kind] = max(worst.get((dtype_name, kind), 0.0), ratio)
+                flag = "  *" if ratio > TARGET_RATIO else ""
+                if flag:
+                    over.append(f"{case.name} {dtype_name} {kind} {ratio:.2f}")
+                print(
+                    f"{case.name:<26}{case.size:>12}{dtype_name:>9}{kind:>6}{a * 1e3:>14.2f}"
+                    f"{b * 1e3:>10.2f}{ratio:>7.2f}{flag}",
+                    flush=True,
+                )
+    print("worst ratio:", ", ".join(f"{d} {k} {v:.2f}" for (d, k), v in worst.items()))
+    print(f"over {TARGET_RATIO} (*):", "; ".join(over) or "none")
+    if args.floors:
+        floors(args.repeats)
 
 
 if __name__ == "__main__":

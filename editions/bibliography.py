@@ -18,7 +18,7 @@ from pybtex.richtext import Text
 ROOT = Path(__file__).resolve().parents[1]
 
 
-class UnknownCitation(KeyError):
+class UnknownCitationError(KeyError):
     """A cited key that ``references.bib`` does not have."""
 
     def __str__(self) -> str:
@@ -43,7 +43,7 @@ class Bibliography:
             return self._entries[key]
         except KeyError:
             names = ", ".join(str(p) for p in self.paths)
-            raise UnknownCitation(f"citation key {key!r} is not in {names}") from None
+            raise UnknownCitationError(f"citation key {key!r} is not in {names}") from None
 
     def authors(self, key: str) -> str:
         """'Huber', 'Kingma and Ba' or 'Goodfellow et al.': the last names, as the site's
@@ -52,7 +52,10 @@ class Bibliography:
         people = entry.persons.get("author") or entry.persons.get("editor") or []
         if not people:
             raise ValueError(f"references: entry {key!r} has no author or editor to cite")
-        last = [Text.from_latex(" ".join(p.prelast_names + p.last_names)).render_as("text") for p in people]
+        last = [
+            Text.from_latex(" ".join(p.prelast_names + p.last_names)).render_as("text")
+            for p in people
+        ]
         if len(last) == 1:
             return last[0]
         if len(last) == 2:
@@ -73,8 +76,12 @@ class Bibliography:
     def reference_list(self, keys: list[str]) -> str:
         """A Markdown list of the entries for ``keys``, sorted by author and year."""
         style = find_plugin("pybtex.style.formatting", "plain")()
-        entries = sorted((self.entry(k) for k in dict.fromkeys(keys)), key=lambda e: (
-            self.authors(e.key).lower(), e.fields.get("year", "")))
+        entries = sorted(
+            (self.entry(k) for k in dict.fromkeys(keys)),
+            key=lambda e: (self.authors(e.key).lower(), e.fields.get("year", "")),
+        )
         formatted = style.format_entries(entries)
         # pybtex separates an entry's blocks with newlines; one line per list item reads better.
-        return "\n".join("- " + " ".join(e.text.render_as("markdown").split("\n")) for e in formatted)
+        return "\n".join(
+            "- " + " ".join(e.text.render_as("markdown").split("\n")) for e in formatted
+        )

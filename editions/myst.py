@@ -69,6 +69,7 @@ class Conversion:
 
 # -- roles ---------------------------------------------------------------------------------------
 
+
 def _label_and_text(content: str) -> tuple[str, str]:
     """``text <label>`` -> (label, text); ``label`` -> (label, "")."""
     match = re.fullmatch(r"(?P<text>.*?)\s*<(?P<label>[^<>]+)>", content, flags=re.S)
@@ -103,7 +104,11 @@ def cite_role(name: str, content: str, conv: Conversion) -> str:
     """``{cite:p}`a,b``` -> "(A, 2016; B, 2017)"; ``{cite:t}`a``` -> "A (2016)"."""
     keys = [k.strip() for k in content.split(",") if k.strip()]
     conv.cited.extend(keys)
-    return conv.bibliography.textual(keys) if name == "cite:t" else conv.bibliography.parenthetical(keys)
+    return (
+        conv.bibliography.textual(keys)
+        if name == "cite:t"
+        else conv.bibliography.parenthetical(keys)
+    )
 
 
 def ref_role(name: str, content: str, conv: Conversion) -> str:
@@ -154,31 +159,47 @@ def math_role(name: str, content: str, conv: Conversion) -> str:
 
 
 ROLES: dict[str, Callable[[str, str, Conversion], str]] = {
-    "glue": glue_role, "glue:any": glue_role, "glue:text": glue_role, "glue:md": glue_role,
-    "cite": cite_role, "cite:p": cite_role, "cite:t": cite_role,
-    "ref": ref_role, "numref": numref_role, "eq": eq_role, "doc": doc_role, "math": math_role,
+    "glue": glue_role,
+    "glue:any": glue_role,
+    "glue:text": glue_role,
+    "glue:md": glue_role,
+    "cite": cite_role,
+    "cite:p": cite_role,
+    "cite:t": cite_role,
+    "ref": ref_role,
+    "numref": numref_role,
+    "eq": eq_role,
+    "doc": doc_role,
+    "math": math_role,
 }
 
 # A role, or an inline code span (left as it is: a role shown as code is an example, not markup).
-_INLINE = re.compile(r"\{(?P<role>[\w:.+-]+)\}(?P<ticks>`+)(?P<content>.+?)(?P=ticks)"
-                     r"|(?P<code>`+).+?(?P=code)", flags=re.S)
+_INLINE = re.compile(
+    r"\{(?P<role>[\w:.+-]+)\}(?P<ticks>`+)(?P<content>.+?)(?P=ticks)"
+    r"|(?P<code>`+).+?(?P=code)",
+    flags=re.S,
+)
 
 
 def convert_inline(text: str, conv: Conversion) -> str:
     """Replace every role in ``text`` by its plain form."""
+
     def replace(match: re.Match) -> str:
         role = match["role"]
         if role is None:
             return match[0]
         if role not in ROLES:
             offset = text.count("\n", 0, match.start())
-            raise conv.error(f"the role {{{role}}} has no plain-Markdown form (editions/myst.py)", offset)
+            raise conv.error(
+                f"the role {{{role}}} has no plain-Markdown form (editions/myst.py)", offset
+            )
         return ROLES[role](role, match["content"], conv)
 
     return _INLINE.sub(replace, text)
 
 
 # -- directives ----------------------------------------------------------------------------------
+
 
 @dataclass
 class Directive:
@@ -211,7 +232,10 @@ def solution_directive(d: Directive, conv: Conversion) -> str:
     """A prose solution: folded in ``<details>`` (as the site's dropdown), shown, or removed."""
     if conv.solutions == "remove":
         return ""
-    title, body = _solution_title(conv, d.argument), convert_markdown(d.body, conv, line=conv.line + d.line)
+    title, body = (
+        _solution_title(conv, d.argument),
+        convert_markdown(d.body, conv, line=conv.line + d.line),
+    )
     if conv.solutions == "fold" or "dropdown" in str(d.options.get("class", "")):
         return _details(title, body) if conv.solutions == "fold" else f"**{title}.**\n\n{body}"
     return f"**{title}.**\n\n{body}"
@@ -221,7 +245,9 @@ def solution_start_directive(d: Directive, conv: Conversion) -> str:
     """The start of a solution whose code is in cells: what follows, until ``{solution-end}``,
     is the solution (the reader folds its code cells and its prose)."""
     if conv.in_solution:
-        raise conv.error(f"{{solution-start}} {d.argument} inside the solution to {conv.in_solution}", d.line)
+        raise conv.error(
+            f"{{solution-start}} {d.argument} inside the solution to {conv.in_solution}", d.line
+        )
     conv.in_solution = d.argument
     return "" if conv.solutions == "remove" else f"**{_solution_title(conv, d.argument)}.**"
 
@@ -233,9 +259,19 @@ def solution_end_directive(d: Directive, conv: Conversion) -> str:
     return ""
 
 
-ADMONITIONS = {"note": "Note", "tip": "Tip", "hint": "Hint", "important": "Important",
-               "attention": "Attention", "caution": "Caution", "warning": "Warning",
-               "danger": "Danger", "error": "Error", "seealso": "See also", "admonition": ""}
+ADMONITIONS = {
+    "note": "Note",
+    "tip": "Tip",
+    "hint": "Hint",
+    "important": "Important",
+    "attention": "Attention",
+    "caution": "Caution",
+    "warning": "Warning",
+    "danger": "Danger",
+    "error": "Error",
+    "seealso": "See also",
+    "admonition": "",
+}
 
 
 def admonition_directive(d: Directive, conv: Conversion) -> str:
@@ -272,9 +308,18 @@ def _details(summary: str, body: str) -> str:
 
 # -- equations -----------------------------------------------------------------------------------
 
-_AMS_ENVIRONMENTS = {"align": "aligned", "align*": "aligned", "gather": "gathered",
-                     "gather*": "gathered", "equation": "", "equation*": "", "multline": "",
-                     "multline*": "", "alignat": "alignedat", "alignat*": "alignedat"}
+_AMS_ENVIRONMENTS = {
+    "align": "aligned",
+    "align*": "aligned",
+    "gather": "gathered",
+    "gather*": "gathered",
+    "equation": "",
+    "equation*": "",
+    "multline": "",
+    "multline*": "",
+    "alignat": "alignedat",
+    "alignat*": "alignedat",
+}
 _LABEL = re.compile(r"\\label\{([^}]*)\}")
 
 
@@ -288,13 +333,22 @@ def display_math(tex: str, label: str | None, conv: Conversion) -> str:
     if begin and begin[1] in _AMS_ENVIRONMENTS:
         # amsmath's top-level environments cannot sit inside $$; their inner forms can.
         outer, inner = begin[1], _AMS_ENVIRONMENTS[begin[1]]
-        tex = re.sub(r"^\\begin\{" + re.escape(outer) + r"\}(\{[^}]*\})?", lambda m: (
-            f"\\begin{{{inner}}}{m[1] or ''}" if inner else ""), tex)
-        tex = re.sub(r"\\end\{" + re.escape(outer) + r"\}\s*$", f"\\\\end{{{inner}}}" if inner else "", tex)
+        tex = re.sub(
+            r"^\\begin\{" + re.escape(outer) + r"\}(\{[^}]*\})?",
+            lambda m: f"\\begin{{{inner}}}{m[1] or ''}" if inner else "",
+            tex,
+        )
+        tex = re.sub(
+            r"\\end\{" + re.escape(outer) + r"\}\s*$", f"\\\\end{{{inner}}}" if inner else "", tex
+        )
     elif "\\\\" in tex and not begin:
-        tex = f"\\begin{{aligned}}\n{tex}\n\\end{{aligned}}"  # as Sphinx splits a multi-line display
+        tex = (
+            f"\\begin{{aligned}}\n{tex}\n\\end{{aligned}}"  # as Sphinx splits a multi-line display
+        )
     if len(labels) > 1:
-        raise conv.error(f"display math with several labels {labels}: a notebook can number it once")
+        raise conv.error(
+            f"display math with several labels {labels}: a notebook can number it once"
+        )
     tag = ""
     if labels:
         number = conv.targets[labels[0]].number.strip("()")
@@ -306,8 +360,8 @@ def display_math(tex: str, label: str | None, conv: Conversion) -> str:
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|:{3,})\s*(?P<info>.*?)\s*$")
 _DIRECTIVE_INFO = re.compile(r"^\{(?P<name>[\w:.-]+)\}\s*(?P<argument>.*)$")
-_TARGET_LINE = re.compile(r"^\s*\((?P<label>[^()\s]+)\)=\s*$")      # (label)=
-_COMMENT_LINE = re.compile(r"^\s*%")                                 # % a MyST comment
+_TARGET_LINE = re.compile(r"^\s*\((?P<label>[^()\s]+)\)=\s*$")  # (label)=
+_COMMENT_LINE = re.compile(r"^\s*%")  # % a MyST comment
 _DOLLAR_CLOSE = re.compile(r"^(?P<tex>.*)\$\$\s*(\((?P<label>[^()]+)\))?\s*$")
 _AMS_BEGIN = re.compile(r"^\s*\\begin\{(?P<env>[a-z]+\*?)\}")
 
@@ -321,15 +375,16 @@ def _closing_fence(lines: list[str], start: int, fence: str) -> int:
     return len(lines)  # an unclosed fence runs to the end (CommonMark)
 
 
-def _parse_directive(name: str, argument: str, body_lines: list[str], line: int,
-                     conv: Conversion) -> Directive:
+def _parse_directive(
+    name: str, argument: str, body_lines: list[str], line: int, conv: Conversion
+) -> Directive:
     options: dict = {}
     if body_lines and body_lines[0].strip() == "---":
         end = next((i for i in range(1, len(body_lines)) if body_lines[i].strip() == "---"), None)
         if end is None:
             raise conv.error(f"{{{name}}}: its --- options block is not closed", line)
         options = yaml.safe_load("\n".join(body_lines[1:end])) or {}
-        body_lines = body_lines[end + 1:]
+        body_lines = body_lines[end + 1 :]
     else:
         while body_lines and (m := re.match(r"^:(?P<key>[\w-]+):\s*(?P<value>.*)$", body_lines[0])):
             options[m["key"]] = m["value"].strip()
@@ -367,13 +422,15 @@ def convert_markdown(text: str, conv: Conversion, *, line: int | None = None) ->
             end = _closing_fence(lines, i, fence["fence"])
             directive = _DIRECTIVE_INFO.match(fence["info"])
             if directive is None:  # a plain code block: verbatim
-                parts.append((conv.in_solution, "\n".join(lines[i:end + 1])))
+                parts.append((conv.in_solution, "\n".join(lines[i : end + 1])))
             else:
                 name = directive["name"]
                 if name not in DIRECTIVES:
-                    raise conv.error(f"the directive {{{name}}} has no plain-Markdown form (editions/myst.py)", i)
+                    raise conv.error(
+                        f"the directive {{{name}}} has no plain-Markdown form (editions/myst.py)", i
+                    )
                 inside = conv.in_solution
-                parsed = _parse_directive(name, directive["argument"], lines[i + 1:end], i, conv)
+                parsed = _parse_directive(name, directive["argument"], lines[i + 1 : end], i, conv)
                 parts.append((inside, DIRECTIVES[name](parsed, conv)))
             i = end + 1
         elif current.lstrip().startswith("$$"):
@@ -382,11 +439,13 @@ def convert_markdown(text: str, conv: Conversion, *, line: int | None = None) ->
             close = _DOLLAR_CLOSE.match(first)
             end = i
             if not close:
-                end = next((j for j in range(i + 1, len(lines)) if _DOLLAR_CLOSE.match(lines[j])), None)
+                end = next(
+                    (j for j in range(i + 1, len(lines)) if _DOLLAR_CLOSE.match(lines[j])), None
+                )
                 if end is None:
                     raise conv.error("a $$ display equation is not closed", i)
                 close = _DOLLAR_CLOSE.match(lines[end])
-                tex = "\n".join([first, *lines[i + 1:end], close["tex"]])
+                tex = "\n".join([first, *lines[i + 1 : end], close["tex"]])
             else:
                 tex = close["tex"]
             parts.append((conv.in_solution, display_math(tex.strip(), close["label"], conv)))
@@ -397,9 +456,13 @@ def convert_markdown(text: str, conv: Conversion, *, line: int | None = None) ->
             end = next((j for j in range(i, len(lines)) if closing in lines[j]), None)
             if end is None:
                 raise conv.error(f"\\begin{{{ams['env']}}} is not closed", i)
-            parts.append((conv.in_solution, display_math("\n".join(lines[i:end + 1]).strip(), None, conv)))
+            parts.append(
+                (conv.in_solution, display_math("\n".join(lines[i : end + 1]).strip(), None, conv))
+            )
             i = end + 1
-        elif _TARGET_LINE.match(current) or _COMMENT_LINE.match(current) or current.strip() == "+++":
+        elif (
+            _TARGET_LINE.match(current) or _COMMENT_LINE.match(current) or current.strip() == "+++"
+        ):
             flush()  # a label, a comment or a cell break: nothing to show
             i += 1
         else:
@@ -421,8 +484,11 @@ def _assemble(parts: list[tuple[str | None, str]], conv: Conversion) -> str:
     def end_run() -> None:
         body = "\n\n".join(b for b in run if b.strip())
         if body and conv.solutions != "remove":
-            blocks.append(_details("About the s" + _solution_title(conv, run_label)[1:], body)
-                          if conv.solutions == "fold" else body)
+            blocks.append(
+                _details("About the s" + _solution_title(conv, run_label)[1:], body)
+                if conv.solutions == "fold"
+                else body
+            )
         run.clear()
 
     for label, block in parts:

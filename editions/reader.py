@@ -98,8 +98,13 @@ def reader_notebook(
     nb = jupytext.read(chapter)
     if executed is not None:
         _copy_outputs(executed, nb, chapter)
-    conv = Conversion(glued=glued, targets=targets, bibliography=bibliography, docname=docname,
-                      solutions=solutions)
+    conv = Conversion(
+        glued=glued,
+        targets=targets,
+        bibliography=bibliography,
+        docname=docname,
+        solutions=solutions,
+    )
     drop = set(drop_tags)
     cells: list[NotebookNode] = []
     text, position = chapter.read_text(), 0
@@ -122,17 +127,29 @@ def reader_notebook(
     if conv.in_solution:
         raise conv.error(f"the {{solution-start}} of {conv.in_solution} has no {{solution-end}}")
     if conv.cited:
-        cells.append(nbformat.v4.new_markdown_cell(
-            "## References\n\n" + bibliography.reference_list(conv.cited)))
+        cells.append(
+            nbformat.v4.new_markdown_cell(
+                "## References\n\n" + bibliography.reference_list(conv.cited)
+            )
+        )
     page = targets.page(docname)
-    preface = PREFACE.format(which=f"chapter {page.number}" if page.number else "a chapter", book=site.title, site=site.url, title=page.title,
-                             url=page.url)
+    preface = PREFACE.format(
+        which=f"chapter {page.number}" if page.number else "a chapter",
+        book=site.title,
+        site=site.url,
+        title=page.title,
+        url=page.url,
+    )
     setup = nbformat.v4.new_code_cell(COLAB_SETUP.format(repository=site.repository))
     setup.metadata["tags"] = ["colab-setup"]
-    out = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(preface), setup,
-                                          *_merge_markdown(cells)])
-    out.metadata = {"kernelspec": nb.metadata["kernelspec"], "language_info": {"name": "python"},
-                    "colab": {"name": f"{chapter.stem}.ipynb", "provenance": []}}
+    out = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell(preface), setup, *_merge_markdown(cells)]
+    )
+    out.metadata = {
+        "kernelspec": nb.metadata["kernelspec"],
+        "language_info": {"name": "python"},
+        "colab": {"name": f"{chapter.stem}.ipynb", "provenance": []},
+    }
     _number_executions(out)
     for index, cell in enumerate(out.cells):  # the same ids on every build (nbformat draws them)
         cell.id = f"{chapter.stem}-{index}"
@@ -154,15 +171,19 @@ def _code_cells(cell: NotebookNode, conv: Conversion, stub) -> list[NotebookNode
     if tags & {"hide-input", "hide-cell"}:
         out.metadata.setdefault("jupyter", {})["source_hidden"] = True
     if "test" in tags:  # the autograder's check of an exercise, public here as a self-check
-        note = nbformat.v4.new_markdown_cell("*Check your answer: this cell tests the function "
-                                             "above, and passes silently when it is right.*")
+        note = nbformat.v4.new_markdown_cell(
+            "*Check your answer: this cell tests the function "
+            "above, and passes silently when it is right.*"
+        )
         return [note, out]
     cells = [out]
     figure = cell.metadata.get("mystnb", {}).get("figure", {})
     if figure.get("caption"):
         number = conv.targets[figure["name"]].number if figure.get("name") in conv.targets else ""
         caption = convert_inline(figure["caption"], conv)
-        cells.append(nbformat.v4.new_markdown_cell(f"**{number}.** {caption}" if number else caption))
+        cells.append(
+            nbformat.v4.new_markdown_cell(f"**{number}.** {caption}" if number else caption)
+        )
     return cells
 
 
@@ -171,8 +192,10 @@ def _copy_outputs(executed: NotebookNode, nb: NotebookNode, chapter: Path) -> No
     ran = [c for c in executed.cells if c.cell_type == "code"]
     mine = [c for c in nb.cells if c.cell_type == "code"]
     if [c.source for c in ran] != [c.source for c in mine]:
-        raise ValueError(f"the executed notebook is not an execution of {chapter} as it is now "
-                         "(its code cells differ): rebuild the book")
+        raise ValueError(
+            f"the executed notebook is not an execution of {chapter} as it is now "
+            "(its code cells differ): rebuild the book"
+        )
     for source, target in zip(ran, mine):
         target.outputs = copy.deepcopy(source.get("outputs", []))
         target.execution_count = source.get("execution_count")

@@ -24,7 +24,7 @@ class Site:
 
     title: str
     repository: str  # https://github.com/OWNER/REPO
-    url: str         # https://OWNER.github.io/REPO/, always ending in "/"
+    url: str  # https://OWNER.github.io/REPO/, always ending in "/"
 
     @classmethod
     def from_config(cls, config_path: Path = CONFIG) -> Site:
@@ -32,14 +32,20 @@ class Site:
         config = yaml.safe_load(Path(config_path).read_text())
         repository = (config.get("repository") or {}).get("url", "")
         baseurl = (config.get("html") or {}).get("baseurl", "")
-        return cls(config.get("title", ""), repository.rstrip("/"), published_url(repository, baseurl))
+        return cls(
+            config.get("title", ""), repository.rstrip("/"), published_url(repository, baseurl)
+        )
 
     @classmethod
     def from_sphinx(cls, config) -> Site:
         """Read the Sphinx configuration Jupyter Book made from ``_config.yml``."""
         repository = (config.html_theme_options or {}).get("repository_url", "")
         # Jupyter Book passes _config.yml's title as html_title (Sphinx's project stays unset).
-        return cls(config.html_title, repository.rstrip("/"), published_url(repository, config.html_baseurl))
+        return cls(
+            config.html_title,
+            repository.rstrip("/"),
+            published_url(repository, config.html_baseurl),
+        )
 
 
 def published_url(repository: str, baseurl: str = "") -> str:
@@ -53,7 +59,9 @@ def published_url(repository: str, baseurl: str = "") -> str:
     parts = urlsplit(repository)
     owner_repo = [p for p in parts.path.split("/") if p]
     if parts.netloc != "github.com" or len(owner_repo) != 2:
-        raise ValueError(f"cannot derive the published site's URL from the repository {repository!r}: "
-                         "expected https://github.com/OWNER/REPO in _config.yml, or set html.baseurl")
+        raise ValueError(
+            f"cannot derive the published site's URL from the repository {repository!r}: "
+            "expected https://github.com/OWNER/REPO in _config.yml, or set html.baseurl"
+        )
     owner, repo = owner_repo
     return f"https://{owner.lower()}.github.io/{repo}/"

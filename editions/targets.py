@@ -18,8 +18,14 @@ from pathlib import Path
 
 #: How Sphinx writes each kind of number when ``numfig_format`` does not say (its defaults, plus
 #: sphinx-exercise's).
-NUMBER_FORMATS = {"figure": "Fig. %s", "table": "Table %s", "code-block": "Listing %s",
-                  "section": "Section %s", "exercise": "Exercise %s", "displaymath": "(%s)"}
+NUMBER_FORMATS = {
+    "figure": "Fig. %s",
+    "table": "Table %s",
+    "code-block": "Listing %s",
+    "section": "Section %s",
+    "exercise": "Exercise %s",
+    "displaymath": "(%s)",
+}
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,7 @@ class Target:
     number: str = ""  # "Fig. 7.1", "Exercise 1.2", "(3.1)"; "" when Sphinx does not number it
 
 
-class UnknownTarget(KeyError):
+class UnknownTargetError(KeyError):
     """A label that no page of the book defines."""
 
     def __str__(self) -> str:
@@ -48,7 +54,7 @@ class Targets(Mapping[str, Target]):
         try:
             return self._labels[label]
         except KeyError:
-            raise UnknownTarget(f"no page of the book defines the label {label!r}") from None
+            raise UnknownTargetError(f"no page of the book defines the label {label!r}") from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._labels)
@@ -61,7 +67,7 @@ class Targets(Mapping[str, Target]):
         try:
             return self.pages[docname]
         except KeyError:
-            raise UnknownTarget(f"the book has no page {docname!r}") from None
+            raise UnknownTargetError(f"the book has no page {docname!r}") from None
 
     @classmethod
     def from_sphinx_env(cls, env, site_url: str) -> Targets:
@@ -71,7 +77,9 @@ class Targets(Mapping[str, Target]):
         for docname, kinds in env.toc_fignumbers.items():
             for kind, ids in kinds.items():
                 for element_id, number in ids.items():
-                    numbers[docname, element_id] = formats.get(kind, "%s") % ".".join(map(str, number))
+                    numbers[docname, element_id] = formats.get(kind, "%s") % ".".join(
+                        map(str, number)
+                    )
 
         def url(docname: str, anchor: str = "") -> str:
             return f"{site_url}{docname}.html" + (f"#{anchor}" if anchor else "")
@@ -80,19 +88,27 @@ class Targets(Mapping[str, Target]):
         std = env.domaindata["std"]
         for label, (docname, anchor) in std["anonlabels"].items():
             if docname in env.all_docs:
-                labels[label] = Target(url(docname, anchor), number=numbers.get((docname, anchor), ""))
+                labels[label] = Target(
+                    url(docname, anchor), number=numbers.get((docname, anchor), "")
+                )
         for label, (docname, anchor, title) in std["labels"].items():
             if docname in env.all_docs:
-                labels[label] = Target(url(docname, anchor), title, numbers.get((docname, anchor), ""))
+                labels[label] = Target(
+                    url(docname, anchor), title, numbers.get((docname, anchor), "")
+                )
         # Equations: the math domain keeps them (``{eq}`label```, ``$$ ... $$ (label)``).
         for label, (docname, eqno) in env.domaindata.get("math", {}).get("objects", {}).items():
             anchor = f"equation-{label}"
-            labels[label] = Target(url(docname, anchor), number=numbers.get((docname, anchor), f"({eqno})"))
+            labels[label] = Target(
+                url(docname, anchor), number=numbers.get((docname, anchor), f"({eqno})")
+            )
         pages = {}
         for docname in env.all_docs:
             section = env.toc_secnumbers.get(docname, {}).get("")
             title = env.titles[docname].astext() if docname in env.titles else docname
-            pages[docname] = Target(url(docname), title, ".".join(map(str, section)) if section else "")
+            pages[docname] = Target(
+                url(docname), title, ".".join(map(str, section)) if section else ""
+            )
         return cls(labels, pages, site_url)
 
     @classmethod

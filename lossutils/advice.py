@@ -81,16 +81,25 @@ def _check_task(task):
 def _check_imbalance(imbalance, task):
     if imbalance is None:
         return None
-    if isinstance(imbalance, bool) or not isinstance(imbalance, Real) or not math.isfinite(imbalance):
-        raise ValueError(f"imbalance must be None or a finite ratio >= 1 (majority count / minority count), "
-                         f"got {imbalance!r}")
+    if (
+        isinstance(imbalance, bool)
+        or not isinstance(imbalance, Real)
+        or not math.isfinite(imbalance)
+    ):
+        raise ValueError(
+            f"imbalance must be None or a finite ratio >= 1 (majority count / minority count), "
+            f"got {imbalance!r}"
+        )
     if imbalance < 1:
         raise ValueError(
             f"imbalance must be a ratio >= 1 (majority count / minority count), got {imbalance!r}; "
-            f"for a minority fraction p, pass (1 - p) / p")
+            f"for a minority fraction p, pass (1 - p) / p"
+        )
     if task not in _CLASSIFICATION:
-        raise ValueError(f"imbalance applies to the tasks 'binary', 'multiclass' and 'multilabel', "
-                         f"not to task={task!r}")
+        raise ValueError(
+            f"imbalance applies to the tasks 'binary', 'multiclass' and 'multilabel', "
+            f"not to task={task!r}"
+        )
     return float(imbalance)
 
 
@@ -103,37 +112,61 @@ def _check_flag(value, name):
 # The recommendation for balanced (or mildly imbalanced) classes, by (task, from_logits).
 _BALANCED = {
     ("binary", True): Recommendation(
-        "binary_cross_entropy_with_logits", "sigmoid", "BCEWithLogitsLoss",
+        "binary_cross_entropy_with_logits",
+        "sigmoid",
+        "BCEWithLogitsLoss",
         "A yes/no target is a Bernoulli variable: binary cross-entropy on logits is its negative "
-        "log-likelihood, with the sigmoid inside the loss for numerical stability."),
+        "log-likelihood, with the sigmoid inside the loss for numerical stability.",
+    ),
     ("binary", False): Recommendation(
-        "binary_cross_entropy", "sigmoid", "BCELoss",
+        "binary_cross_entropy",
+        "sigmoid",
+        "BCELoss",
         "The model already outputs probabilities, so binary cross-entropy takes them directly; "
-        "prefer logits and BCEWithLogitsLoss, which stay accurate when the sigmoid saturates."),
+        "prefer logits and BCEWithLogitsLoss, which stay accurate when the sigmoid saturates.",
+    ),
     ("multilabel", True): Recommendation(
-        "binary_cross_entropy_with_logits", "sigmoid", "BCEWithLogitsLoss",
+        "binary_cross_entropy_with_logits",
+        "sigmoid",
+        "BCEWithLogitsLoss",
         "Each label is an independent yes/no question, so each gets its own sigmoid and binary "
-        "cross-entropy; a softmax would wrongly force the labels to compete."),
+        "cross-entropy; a softmax would wrongly force the labels to compete.",
+    ),
     ("multilabel", False): Recommendation(
-        "binary_cross_entropy", "sigmoid", "BCELoss",
+        "binary_cross_entropy",
+        "sigmoid",
+        "BCELoss",
         "Each label is an independent yes/no question and the model already outputs one "
-        "probability per label; prefer logits and BCEWithLogitsLoss for stability."),
+        "probability per label; prefer logits and BCEWithLogitsLoss for stability.",
+    ),
     ("multiclass", True): Recommendation(
-        "cross_entropy", "softmax", "CrossEntropyLoss",
+        "cross_entropy",
+        "softmax",
+        "CrossEntropyLoss",
         "Exactly one of C classes is right: cross-entropy is the negative log-likelihood of a "
-        "categorical distribution, with the log-softmax inside the loss."),
+        "categorical distribution, with the log-softmax inside the loss.",
+    ),
     ("multiclass", False): Recommendation(
-        "nll_loss", "log_softmax", "NLLLoss",
+        "nll_loss",
+        "log_softmax",
+        "NLLLoss",
         "The model ends in a log-softmax, so the negative log-likelihood of the true class is the "
-        "cross-entropy; do not add another softmax."),
+        "cross-entropy; do not add another softmax.",
+    ),
     ("sequence", True): Recommendation(
-        "sequence_cross_entropy", "softmax", "CrossEntropyLoss",
+        "sequence_cross_entropy",
+        "softmax",
+        "CrossEntropyLoss",
         "Each real token is one multi-class prediction over the vocabulary: token-level "
-        "cross-entropy with logits of shape (N, C, T), padding skipped through ignore_index."),
+        "cross-entropy with logits of shape (N, C, T), padding skipped through ignore_index.",
+    ),
     ("sequence", False): Recommendation(
-        "sequence_nll_loss", "log_softmax", "NLLLoss",
+        "sequence_nll_loss",
+        "log_softmax",
+        "NLLLoss",
         "The model ends in a log-softmax over the vocabulary, so the token-level negative "
-        "log-likelihood is the cross-entropy; padding is skipped through ignore_index."),
+        "log-likelihood is the cross-entropy; padding is skipped through ignore_index.",
+    ),
 }
 
 
@@ -191,61 +224,88 @@ def choose_loss(task, *, imbalance=None, outliers=False, from_logits=True):
     outliers = _check_flag(outliers, "outliers")
     from_logits = _check_flag(from_logits, "from_logits")
     if outliers and task != "regression":
-        raise ValueError(f"outliers applies only to task='regression', not to task={task!r}; "
-                         f"for noisy labels in classification, see label smoothing")
+        raise ValueError(
+            f"outliers applies only to task='regression', not to task={task!r}; "
+            f"for noisy labels in classification, see label smoothing"
+        )
 
     if task == "regression":
         if outliers:
             return Recommendation(
-                "huber", "identity", "HuberLoss",
+                "huber",
+                "identity",
+                "HuberLoss",
                 "Huber's loss is quadratic for residuals below delta and linear beyond, so gross "
                 "outliers pull with a bounded force; set delta to the residual size beyond which "
                 "you stop trusting a point (1.0 suits standardised targets).",
-                {"delta": 1.0})
+                {"delta": 1.0},
+            )
         return Recommendation(
-            "mse", "identity", "MSELoss",
+            "mse",
+            "identity",
+            "MSELoss",
             "With no gross outliers the squared error is smooth, fits the conditional mean and is "
-            "the negative log-likelihood of Gaussian noise.")
+            "the negative log-likelihood of Gaussian noise.",
+        )
 
     if ratio is None or ratio < WEIGHTING_THRESHOLD:
-        rec = replace(_BALANCED[task, from_logits], kwargs={})  # a fresh copy: callers may edit kwargs
+        rec = replace(
+            _BALANCED[task, from_logits], kwargs={}
+        )  # a fresh copy: callers may edit kwargs
         if ratio is None:
             return rec
         return Recommendation(
-            rec.loss, rec.activation, rec.pytorch,
+            rec.loss,
+            rec.activation,
+            rec.pytorch,
             f"An imbalance of {ratio:g}:1 is below {WEIGHTING_THRESHOLD:g}:1, which rarely needs a "
-            f"correction: keep the plain loss and watch per-class metrics. {rec.reason}")
+            f"correction: keep the plain loss and watch per-class metrics. {rec.reason}",
+        )
 
     if not from_logits:
-        raise ValueError(f"from_logits=False with imbalance={ratio:g}: the weighted and focal losses "
-                         f"take logits; remove the model's final activation and pass from_logits=True")
+        raise ValueError(
+            f"from_logits=False with imbalance={ratio:g}: the weighted and focal losses "
+            f"take logits; remove the model's final activation and pass from_logits=True"
+        )
 
     if ratio < FOCAL_THRESHOLD:
         if task == "multiclass":
             return Recommendation(
-                "cross_entropy", "softmax", "CrossEntropyLoss",
+                "cross_entropy",
+                "softmax",
+                "CrossEntropyLoss",
                 f"An imbalance of {ratio:g}:1 (at least {WEIGHTING_THRESHOLD:g}:1) lets the common "
                 f"classes dominate the average loss: pass weight= proportional to 1 / class "
-                f"frequency, so that every class carries the same total weight.")
+                f"frequency, so that every class carries the same total weight.",
+            )
         return Recommendation(
-            "weighted_binary_cross_entropy_with_logits", "sigmoid", "BCEWithLogitsLoss",
+            "weighted_binary_cross_entropy_with_logits",
+            "sigmoid",
+            "BCEWithLogitsLoss",
             f"An imbalance of {ratio:g}:1 (at least {WEIGHTING_THRESHOLD:g}:1) lets the negatives "
             f"dominate the average loss: weighting each positive by the ratio (w1 = {ratio:g}, "
             f"PyTorch's pos_weight) gives both classes the same total weight.",
-            {"w0": 1.0, "w1": ratio})
+            {"w0": 1.0, "w1": ratio},
+        )
 
     if task == "multiclass":
         return Recommendation(
-            "softmax_focal_loss", "softmax", "CrossEntropyLoss",
+            "softmax_focal_loss",
+            "softmax",
+            "CrossEntropyLoss",
             f"At {ratio:g}:1 (at least {FOCAL_THRESHOLD:g}:1) the many easy examples of the common "
             f"classes swamp the loss: the focal loss scales each cross-entropy by (1 - p_t)^gamma to "
             f"focus on the hard ones (torch.nn has none: use CrossEntropyLoss(reduction='none') "
             f"times (1 - p_t)**gamma).",
-            {"gamma": 2.0})
+            {"gamma": 2.0},
+        )
     return Recommendation(
-        "sigmoid_focal_loss", "sigmoid", "BCEWithLogitsLoss",
+        "sigmoid_focal_loss",
+        "sigmoid",
+        "BCEWithLogitsLoss",
         f"At {ratio:g}:1 (at least {FOCAL_THRESHOLD:g}:1) the many easy negatives swamp the loss: the "
         f"focal loss scales each binary cross-entropy by (1 - p_t)^gamma to focus on the hard "
         f"examples (torch.nn has none: torchvision.ops.sigmoid_focal_loss builds it on "
         f"BCEWithLogitsLoss(reduction='none')).",
-        {"alpha": 0.25, "gamma": 2.0})
+        {"alpha": 0.25, "gamma": 2.0},
+    )

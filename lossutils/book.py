@@ -47,7 +47,9 @@ def glue(name: str, variable: Any, display: bool = True) -> None:
     mimebundle, metadata = format_display_data(variable)
     prefix = "" if display else GLUE_PREFIX
     metadata["scrapbook"] = {"name": name, "mime_prefix": prefix}
-    ipy_display({prefix + key: value for key, value in mimebundle.items()}, raw=True, metadata=metadata)
+    ipy_display(
+        {prefix + key: value for key, value in mimebundle.items()}, raw=True, metadata=metadata
+    )
 
 
 def markdown_table(header: Sequence[Any], rows: Iterable[Sequence[Any]]):

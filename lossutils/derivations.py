@@ -44,55 +44,85 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 __all__ = [
-    "Step", "Derivation", "LikelihoodDerivation", "sigmoid", "softmax_exprs", "to_numpy",
-    "y", "mu", "sigma", "b", "r", "delta", "p", "z", "gamma", "n", "i",
-    "gaussian_nll", "laplace_nll", "bernoulli_nll", "categorical_nll", "multilabel_nll",
-    "huber_nll", "huber_loss_expr", "focal_normaliser", "focal_gradient",
-    "gaussian_mle", "laplace_mle",
-    "identity_mse_gradient", "identity_mae_gradient", "sigmoid_bce_gradient",
-    "sigmoid_mse_gradient", "softmax_cross_entropy_gradient", "softmax_mse_gradient",
+    "Step",
+    "Derivation",
+    "LikelihoodDerivation",
+    "logistic",
+    "softmax_exprs",
+    "to_numpy",
+    "target",
+    "mu",
+    "sigma",
+    "laplace_scale",
+    "residual",
+    "delta",
+    "prob",
+    "logit",
+    "gamma",
+    "n_examples",
+    "index",
+    "gaussian_nll",
+    "laplace_nll",
+    "bernoulli_nll",
+    "categorical_nll",
+    "multilabel_nll",
+    "huber_nll",
+    "huber_loss_expr",
+    "focal_normaliser",
+    "focal_gradient",
+    "gaussian_mle",
+    "laplace_mle",
+    "identity_mse_gradient",
+    "identity_mae_gradient",
+    "sigmoid_bce_gradient",
+    "sigmoid_mse_gradient",
+    "softmax_cross_entropy_gradient",
+    "softmax_mse_gradient",
 ]
 
 # --------------------------------------------------------------------------
 # Symbols shared by every derivation (assumptions let SymPy simplify logs)
 # --------------------------------------------------------------------------
 
-#: The observed target.
-y = sp.Symbol("y", real=True)
-#: A location: the model's prediction of a real-valued target.
+#: The observed target, printed :math:`y`.
+target = sp.Symbol("y", real=True)
+#: A location: the model's prediction of a real-valued target, :math:`\mu`.
 mu = sp.Symbol("mu", real=True)
-#: A Gaussian's standard deviation.
+#: A Gaussian's standard deviation, :math:`\sigma`.
 sigma = sp.Symbol("sigma", positive=True)
-#: A Laplace distribution's scale.
-b = sp.Symbol("b", positive=True)
-#: A residual :math:`y - \mu`.
-r = sp.Symbol("r", real=True)
-#: Huber's threshold.
+#: A Laplace distribution's scale, printed :math:`b`.
+laplace_scale = sp.Symbol("b", positive=True)
+#: A residual :math:`y - \mu`, printed :math:`r`.
+residual = sp.Symbol("r", real=True)
+#: Huber's threshold, :math:`\delta`.
 delta = sp.Symbol("delta", positive=True)
-#: A predicted probability, :math:`0 < p < 1`.
-p = sp.Symbol("p", positive=True)
-#: A logit: the pre-activation the last layer outputs.
-z = sp.Symbol("z", real=True)
-#: The focal loss's focusing parameter.
+#: A predicted probability, printed :math:`p` (:math:`0 < p < 1`).
+prob = sp.Symbol("p", positive=True)
+#: A logit: the pre-activation the last layer outputs, printed :math:`z`.
+logit = sp.Symbol("z", real=True)
+#: The focal loss's focusing parameter, :math:`\gamma`.
 gamma = sp.Symbol("gamma", nonnegative=True)
-#: The number of examples, and an index over them.
-n = sp.Symbol("n", integer=True, positive=True)
-i = sp.Symbol("i", integer=True, positive=True)
+#: The number of examples, printed :math:`n`.
+n_examples = sp.Symbol("n", integer=True, positive=True)
+#: An index over the examples, printed :math:`i`.
+index = sp.Symbol("i", integer=True, positive=True)
 
 _Y = sp.IndexedBase("y", real=True)
 _P = sp.IndexedBase("p", positive=True)
 
 
-class sigmoid(sp.Function):  # noqa: N801 (named like the function it is)
-    r"""The logistic sigmoid :math:`\sigma(x) = 1 / (1 + e^{-x})` as a SymPy function.
+class logistic(sp.Function):  # noqa: N801 (named like the function it is, as SymPy's are)
+    r"""The logistic sigmoid :math:`\sigma(x) = 1 / (1 + e^{-x})` as a SymPy function, typeset
+    :math:`\sigma`. Its NumPy counterpart is ``lossutils.sigmoid`` (a different name, so that a
+    chapter can import both).
 
     Kept unevaluated so that derivatives read :math:`\sigma(z)(1 - \sigma(z))`
     instead of a tangle of exponentials; ``.rewrite(sympy.exp)`` expands it.
 
     Example:
-      >>> sp.diff(sigmoid(z), z)
-      (1 - sigmoid(z))*sigmoid(z)
-      >>> sigmoid(0), sigmoid(z).rewrite(sp.exp)
+      >>> sp.diff(logistic(logit), logit)
+      (1 - logistic(z))*logistic(z)
+      >>> logistic(0), logistic(logit).rewrite(sp.exp)
       (1/2, 1/(1 + exp(-z)))
     """
 
@@ -103,7 +133,7 @@ class sigmoid(sp.Function):  # noqa: N801 (named like the function it is)
         return None
 
     def fdiff(self, argindex=1):
-        s = sigmoid(self.args[0])
+        s = logistic(self.args[0])
         return s * (1 - s)
 
     def _eval_rewrite_as_exp(self, x, **kwargs):
@@ -113,35 +143,38 @@ class sigmoid(sp.Function):  # noqa: N801 (named like the function it is)
         return self.rewrite(sp.exp)._eval_evalf(prec)
 
     def _latex(self, printer, exp=None):
-        body = r"\sigma\left(%s\right)" % printer._print(self.args[0])
-        return body if exp is None else r"%s^{%s}" % (body, exp)
+        body = rf"\sigma\left({printer._print(self.args[0])}\right)"
+        return body if exp is None else f"{body}^{{{exp}}}"
 
 
 def to_numpy(expr, *args):
     r"""Compile a SymPy expression into a NumPy function of ``args`` (``sympy.lambdify``).
 
-    :class:`sigmoid` becomes the overflow-free ``lossutils.sigmoid``.
+    :class:`logistic` becomes the overflow-free ``lossutils.sigmoid``.
 
     Example:
-      >>> f = to_numpy(sigmoid(z) - y, z, y)
+      >>> f = to_numpy(logistic(logit) - target, logit, target)
       >>> float(f(0.0, 1.0))
       -0.5
     """
     import numpy as np
 
-    from .classification import sigmoid as np_sigmoid
+    from .activations import sigmoid as np_sigmoid
 
-    return sp.lambdify(args, expr, modules=[{"sigmoid": np_sigmoid, "sign": np.sign}, "numpy"])
+    return sp.lambdify(args, expr, modules=[{"logistic": np_sigmoid, "sign": np.sign}, "numpy"])
 
 
 # --------------------------------------------------------------------------
 # Derivations as data
 # --------------------------------------------------------------------------
 
+
 def _note_latex(note: str) -> str:
     """Words become ``\\text{...}``; ``$...$`` segments stay math."""
     parts = note.split("$")
-    return "".join(f"\\text{{{part}}}" if k % 2 == 0 else part for k, part in enumerate(parts) if part)
+    return "".join(
+        f"\\text{{{part}}}" if k % 2 == 0 else part for k, part in enumerate(parts) if part
+    )
 
 
 @dataclass(frozen=True)
@@ -275,6 +308,7 @@ def _minus(a, b):
 # Regression: Gaussian, Laplace, Huber
 # --------------------------------------------------------------------------
 
+
 def gaussian_nll() -> LikelihoodDerivation:
     r"""Gaussian noise with a fixed variance gives the squared error.
 
@@ -298,18 +332,30 @@ def gaussian_nll() -> LikelihoodDerivation:
       >>> sp.simplify(d.nll - (d.scale * d.loss + d.constant))
       0
     """
-    density = sp.exp(-(y - mu) ** 2 / (2 * sigma**2)) / (sigma * sp.sqrt(2 * sp.pi))
+    density = sp.exp(-((target - mu) ** 2) / (2 * sigma**2)) / (sigma * sp.sqrt(2 * sp.pi))
     nll = _neg_log(density)
-    loss, scale, constant = _minus(y, mu) ** 2, 1 / (2 * sigma**2), sp.log(sigma * sp.sqrt(2 * sp.pi))
+    loss, scale, constant = (
+        _minus(target, mu) ** 2,
+        1 / (2 * sigma**2),
+        sp.log(sigma * sp.sqrt(2 * sp.pi)),
+    )
     grouped = sp.Add(sp.Mul(scale, loss, evaluate=False), constant, evaluate=False)
     return LikelihoodDerivation(
         "Gaussian noise -> squared error",
         (
-            Step("density", r"p(y \mid \mu, \sigma)", density, "Gaussian around the prediction $\\mu$"),
+            Step(
+                "density",
+                r"p(y \mid \mu, \sigma)",
+                density,
+                "Gaussian around the prediction $\\mu$",
+            ),
             Step("nll", r"-\log p(y \mid \mu, \sigma)", nll, "the log undoes the exponential"),
             Step("grouped", "", grouped, "a weighted squared error plus a term free of $\\mu$"),
         ),
-        nll=nll, loss=loss, scale=scale, constant=constant,
+        nll=nll,
+        loss=loss,
+        scale=scale,
+        constant=constant,
     )
 
 
@@ -326,9 +372,9 @@ def laplace_nll() -> LikelihoodDerivation:
       >>> d.loss, d.scale, d.constant
       (Abs(mu - y), 1/b, log(2*b))
     """
-    density = sp.exp(-sp.Abs(y - mu) / b) / (2 * b)
+    density = sp.exp(-sp.Abs(target - mu) / laplace_scale) / (2 * laplace_scale)
     nll = _neg_log(density)
-    loss, scale, constant = sp.Abs(y - mu), 1 / b, sp.log(2 * b)
+    loss, scale, constant = sp.Abs(target - mu), 1 / laplace_scale, sp.log(2 * laplace_scale)
     grouped = sp.Add(sp.Mul(scale, loss, evaluate=False), constant, evaluate=False)
     return LikelihoodDerivation(
         "Laplace noise -> absolute error",
@@ -337,11 +383,14 @@ def laplace_nll() -> LikelihoodDerivation:
             Step("nll", r"-\log p(y \mid \mu, b)", nll),
             Step("grouped", "", grouped, "a weighted absolute error plus a term free of $\\mu$"),
         ),
-        nll=nll, loss=loss, scale=scale, constant=constant,
+        nll=nll,
+        loss=loss,
+        scale=scale,
+        constant=constant,
     )
 
 
-def huber_loss_expr(residual=r, threshold=delta):
+def huber_loss_expr(residual=residual, threshold=delta):
     r"""Huber's loss of a residual as a SymPy ``Piecewise`` (``F.huber_loss``'s convention).
 
     Example:
@@ -380,33 +429,55 @@ def huber_nll() -> LikelihoodDerivation:
       sqrt(2)*sqrt(pi)
     """
     loss = huber_loss_expr()
-    unnormalised = sp.Piecewise((sp.exp(-(r**2) / 2), sp.Abs(r) <= delta),
-                                (sp.exp(delta**2 / 2 - delta * sp.Abs(r)), True))
+    unnormalised = sp.Piecewise(
+        (sp.exp(-(residual**2) / 2), sp.Abs(residual) <= delta),
+        (sp.exp(delta**2 / 2 - delta * sp.Abs(residual)), True),
+    )
     # exp(-h) is even in r: integrate the two pieces over r >= 0 and double.
-    core = sp.Integral(sp.exp(-(r**2) / 2), (r, 0, delta))
-    tail = sp.Integral(sp.exp(delta**2 / 2 - delta * r), (r, delta, sp.oo))
+    core = sp.Integral(sp.exp(-(residual**2) / 2), (residual, 0, delta))
+    tail = sp.Integral(sp.exp(delta**2 / 2 - delta * residual), (residual, delta, sp.oo))
     integral = 2 * (core + tail)
-    normaliser = sp.expand(integral.doit(conds="none", meijerg=False))  # delta > 0: skip convergence checks
+    normaliser = sp.expand(
+        integral.doit(conds="none", meijerg=False)
+    )  # delta > 0: skip convergence checks
     nll = loss + sp.log(normaliser)
     return LikelihoodDerivation(
         "Huber loss <- Gaussian core with Laplace tails",
         (
-            Step("unnormalised", r"e^{-h_\delta(r)}", unnormalised,
-                 "Gaussian inside $[-\\delta, \\delta]$, Laplace (exponential) tails outside"),
-            Step("normaliser_integral", r"Z(\delta)", integral, "the area under it; it is even in $r$"),
+            Step(
+                "unnormalised",
+                r"e^{-h_\delta(r)}",
+                unnormalised,
+                "Gaussian inside $[-\\delta, \\delta]$, Laplace (exponential) tails outside",
+            ),
+            Step(
+                "normaliser_integral",
+                r"Z(\delta)",
+                integral,
+                "the area under it; it is even in $r$",
+            ),
             Step("normaliser", "", normaliser, "finite for every $\\delta > 0$: a proper density"),
-            Step("nll", r"-\log \frac{e^{-h_\delta(r)}}{Z(\delta)}", sp.Add(loss, sp.log(normaliser), evaluate=False),
-                 "the Huber loss plus a term free of $\\mu$ (not of $\\delta$)"),
+            Step(
+                "nll",
+                r"-\log \frac{e^{-h_\delta(r)}}{Z(\delta)}",
+                sp.Add(loss, sp.log(normaliser), evaluate=False),
+                "the Huber loss plus a term free of $\\mu$ (not of $\\delta$)",
+            ),
         ),
-        nll=nll, loss=loss, scale=sp.S.One, constant=sp.log(normaliser),
+        nll=nll,
+        loss=loss,
+        scale=sp.S.One,
+        constant=sp.log(normaliser),
     )
 
 
 def _tidy_sums(expr):
     """Factor the summand of every ``Sum`` in ``expr`` (for display)."""
+
     def tidy(e):
         coeff, rest = sp.factor(e.function).as_coeff_Mul()  # pull a numeric factor out of the sum
         return coeff * sp.Sum(rest, *e.limits)
+
     return expr.replace(lambda e: isinstance(e, sp.Sum), tidy)
 
 
@@ -424,8 +495,8 @@ def gaussian_mle() -> Derivation:
       >>> d["sigma_hat"]
       sqrt(Sum((-mu + y[i])**2, (i, 1, n)))/sqrt(n)
     """
-    ss = sp.Sum(_minus(_Y[i], mu) ** 2, (i, 1, n))
-    total = n * sp.log(sigma) + n * sp.log(2 * sp.pi) / 2 + ss / (2 * sigma**2)
+    ss = sp.Sum(_minus(_Y[index], mu) ** 2, (index, 1, n_examples))
+    total = n_examples * sp.log(sigma) + n_examples * sp.log(2 * sp.pi) / 2 + ss / (2 * sigma**2)
     d_mu = _tidy_sums(sp.diff(total, mu))
     (mu_hat,) = sp.solve(sp.expand(d_mu).doit(), mu)
     # Solve in sigma with the sum of squares as a plain positive symbol: fast and clean.
@@ -435,12 +506,21 @@ def gaussian_mle() -> Derivation:
     return Derivation(
         "Gaussian maximum likelihood",
         (
-            Step("total", r"J(\mu, \sigma)", total, "$-\\log$ of the product of $n$ independent densities"),
+            Step(
+                "total",
+                r"J(\mu, \sigma)",
+                total,
+                "$-\\log$ of the product of $n$ independent densities",
+            ),
             Step("d_mu", r"\frac{\partial J}{\partial \mu}", d_mu),
             Step("mu_hat", r"\hat\mu", mu_hat, "set to zero: the sample mean"),
             Step("d_sigma", r"\frac{\partial J}{\partial \sigma}", d_sigma.subs(s, ss)),
-            Step("sigma_hat", r"\hat\sigma", sigma_hat.subs(s, ss),
-                 "set to zero (at $\\mu = \\hat\\mu$): the root mean squared deviation"),
+            Step(
+                "sigma_hat",
+                r"\hat\sigma",
+                sigma_hat.subs(s, ss),
+                "set to zero (at $\\mu = \\hat\\mu$): the root mean squared deviation",
+            ),
         ),
     )
 
@@ -457,20 +537,28 @@ def laplace_mle() -> Derivation:
       >>> laplace_mle()["b_hat"]
       Sum(Abs(mu - y[i]), (i, 1, n))/n
     """
-    sad = sp.Sum(sp.Abs(_Y[i] - mu), (i, 1, n))
-    total = n * sp.log(2 * b) + sad / b
+    sad = sp.Sum(sp.Abs(_Y[index] - mu), (index, 1, n_examples))
+    total = n_examples * sp.log(2 * laplace_scale) + sad / laplace_scale
     d_mu = sp.diff(total, mu)
     s = sp.Dummy("S", positive=True)
-    d_b = sp.diff(total.subs(sad, s), b)
-    (b_hat,) = sp.solve(d_b, b)
+    d_b = sp.diff(total.subs(sad, s), laplace_scale)
+    (b_hat,) = sp.solve(d_b, laplace_scale)
     return Derivation(
         "Laplace maximum likelihood",
         (
-            Step("total", r"J(\mu, b)", total, "$-\\log$ of the product of $n$ independent densities"),
-            Step("d_mu", r"\frac{\partial J}{\partial \mu}", d_mu,
-                 "zero when as many $y_i$ lie above $\\mu$ as below: the median"),
+            Step(
+                "total", r"J(\mu, b)", total, "$-\\log$ of the product of $n$ independent densities"
+            ),
+            Step(
+                "d_mu",
+                r"\frac{\partial J}{\partial \mu}",
+                d_mu,
+                "zero when as many $y_i$ lie above $\\mu$ as below: the median",
+            ),
             Step("d_b", r"\frac{\partial J}{\partial b}", d_b.subs(s, sad)),
-            Step("b_hat", r"\hat b", b_hat.subs(s, sad), "set to zero: the mean absolute deviation"),
+            Step(
+                "b_hat", r"\hat b", b_hat.subs(s, sad), "set to zero: the mean absolute deviation"
+            ),
         ),
     )
 
@@ -478,6 +566,7 @@ def laplace_mle() -> Derivation:
 # --------------------------------------------------------------------------
 # Classification: Bernoulli, categorical, independent Bernoullis
 # --------------------------------------------------------------------------
+
 
 def _bce(prob, target):
     return -(target * sp.log(prob) + (1 - target) * sp.log(1 - prob))
@@ -496,25 +585,35 @@ def bernoulli_nll() -> LikelihoodDerivation:
 
     Example:
       >>> d = bernoulli_nll()
-      >>> d["pmf"].subs(y, 1), d["pmf"].subs(y, 0)
+      >>> d["pmf"].subs(target, 1), d["pmf"].subs(target, 0)
       (p, 1 - p)
       >>> d.nll
       -y*log(p) - (1 - y)*log(1 - p)
     """
-    pmf = p**y * (1 - p) ** (1 - y)
-    likelihood = sp.Product(_P[i] ** _Y[i] * (1 - _P[i]) ** (1 - _Y[i]), (i, 1, n))
+    pmf = prob**target * (1 - prob) ** (1 - target)
+    likelihood = sp.Product(
+        _P[index] ** _Y[index] * (1 - _P[index]) ** (1 - _Y[index]), (index, 1, n_examples)
+    )
     log_likelihood = sp.expand_log(sp.log(likelihood), force=True)
-    cost = -log_likelihood / n
-    nll = -(y * sp.log(p) + (1 - y) * sp.log(1 - p))
+    cost = -log_likelihood / n_examples
+    nll = -(target * sp.log(prob) + (1 - target) * sp.log(1 - prob))
     return LikelihoodDerivation(
         "Bernoulli labels -> binary cross-entropy",
         (
             Step("pmf", r"P(y \mid p)", pmf, "$p$ if $y = 1$, $1 - p$ if $y = 0$"),
             Step("likelihood", r"\mathcal{L}", likelihood, "independent examples: multiply"),
-            Step("log_likelihood", r"\log \mathcal{L}", log_likelihood, "the log of a product is a sum of logs"),
+            Step(
+                "log_likelihood",
+                r"\log \mathcal{L}",
+                log_likelihood,
+                "the log of a product is a sum of logs",
+            ),
             Step("cost", r"-\frac{1}{n}\log \mathcal{L}", cost, "negate and average: the BCE cost"),
         ),
-        nll=nll, loss=nll, scale=sp.S.One, constant=sp.S.Zero,
+        nll=nll,
+        loss=nll,
+        scale=sp.S.One,
+        constant=sp.S.Zero,
     )
 
 
@@ -560,13 +659,25 @@ def categorical_nll(num_classes: int = 3) -> LikelihoodDerivation:
     return LikelihoodDerivation(
         f"Categorical label ({num_classes} classes) -> cross-entropy",
         (
-            Step("pmf", r"P(y \mid p)", pmf, "$y$ one-hot: picks the probability of the true class"),
+            Step(
+                "pmf", r"P(y \mid p)", pmf, "$y$ one-hot: picks the probability of the true class"
+            ),
             Step("nll", r"-\log P(y \mid p)", nll, "cross-entropy between $y$ and $p$"),
-            Step("class_1", r"-\log P(y = e_1 \mid p)", first, "only the true class's term survives"),
-            Step("class_1_logits", "", with_softmax, "$p = \\operatorname{softmax}(z)$: log-sum-exp minus the true logit",
-                 given={ps[0]: softmax_exprs(zs)[0]}),
+            Step(
+                "class_1", r"-\log P(y = e_1 \mid p)", first, "only the true class's term survives"
+            ),
+            Step(
+                "class_1_logits",
+                "",
+                with_softmax,
+                "$p = \\operatorname{softmax}(z)$: log-sum-exp minus the true logit",
+                given={ps[0]: softmax_exprs(zs)[0]},
+            ),
         ),
-        nll=nll, loss=nll, scale=sp.S.One, constant=sp.S.Zero,
+        nll=nll,
+        loss=nll,
+        scale=sp.S.One,
+        constant=sp.S.Zero,
     )
 
 
@@ -592,15 +703,21 @@ def multilabel_nll(num_labels: int = 3) -> LikelihoodDerivation:
         f"Independent labels ({num_labels}) -> multi-label BCE",
         (
             Step("pmf", r"P(y \mid p)", pmf, "one independent Bernoulli per label"),
-            Step("nll", r"-\log P(y \mid p)", nll, "the log of a product is a sum: one BCE per label"),
+            Step(
+                "nll", r"-\log P(y \mid p)", nll, "the log of a product is a sum: one BCE per label"
+            ),
         ),
-        nll=nll, loss=loss, scale=sp.Integer(num_labels), constant=sp.S.Zero,
+        nll=nll,
+        loss=loss,
+        scale=sp.Integer(num_labels),
+        constant=sp.S.Zero,
     )
 
 
 # --------------------------------------------------------------------------
 # Focal loss: not a likelihood, a reweighting
 # --------------------------------------------------------------------------
+
 
 def _focal(prob_true):
     return -((1 - prob_true) ** gamma) * sp.log(prob_true)
@@ -627,20 +744,33 @@ def focal_normaliser() -> Derivation:
       >>> d["gamma_0"], d["half_gamma_2"]
       (1, 2**(3/4))
     """
-    fl1, fl0 = _focal(p), _focal(1 - p)
+    fl1, fl0 = _focal(prob), _focal(1 - prob)
     # exp(-FL) = exp((1 - p_t)^gamma log p_t) = p_t^((1 - p_t)^gamma)
-    e1, e0 = p ** ((1 - p) ** gamma), (1 - p) ** (p**gamma)
+    e1, e0 = prob ** ((1 - prob) ** gamma), (1 - prob) ** (prob**gamma)
     normaliser = e1 + e0
     return Derivation(
         "Focal loss is not a negative log-likelihood",
         (
             Step("loss_y1", r"\mathrm{FL}(p, 1)", fl1, "$p_t = p$ for a positive"),
             Step("loss_y0", r"\mathrm{FL}(p, 0)", fl0, "$p_t = 1 - p$ for a negative"),
-            Step("normaliser", r"Z(p, \gamma) = e^{-\mathrm{FL}(p, 1)} + e^{-\mathrm{FL}(p, 0)}", normaliser,
-                 "must be 1 for a likelihood"),
-            Step("gamma_0", r"Z(p, 0)", sp.simplify(normaliser.subs(gamma, 0)), "plain BCE: a likelihood"),
-            Step("half_gamma_2", r"Z(\tfrac12, 2)", sp.nsimplify(normaliser.subs({gamma: 2, p: sp.S.Half})),
-                 "not 1: no model has this as its $-\\log$ probability"),
+            Step(
+                "normaliser",
+                r"Z(p, \gamma) = e^{-\mathrm{FL}(p, 1)} + e^{-\mathrm{FL}(p, 0)}",
+                normaliser,
+                "must be 1 for a likelihood",
+            ),
+            Step(
+                "gamma_0",
+                r"Z(p, 0)",
+                sp.simplify(normaliser.subs(gamma, 0)),
+                "plain BCE: a likelihood",
+            ),
+            Step(
+                "half_gamma_2",
+                r"Z(\tfrac12, 2)",
+                sp.nsimplify(normaliser.subs({gamma: 2, prob: sp.S.Half})),
+                "not 1: no model has this as its $-\\log$ probability",
+            ),
         ),
     )
 
@@ -671,17 +801,26 @@ def focal_gradient() -> Derivation:
       >>> d["weight"]
       (1 - p)**gamma*(-gamma*p*log(p)/(1 - p) + 1)
     """
-    fl = _focal(sigmoid(z))
-    raw = sp.diff(fl, z)
-    ce_grad = sigmoid(z) - 1
-    weight = (1 - p) ** gamma * (1 - gamma * p * sp.log(p) / (1 - p))
+    fl = _focal(logistic(logit))
+    raw = sp.diff(fl, logit)
+    ce_grad = logistic(logit) - 1
+    weight = (1 - prob) ** gamma * (1 - gamma * prob * sp.log(prob) / (1 - prob))
     return Derivation(
         "Focal loss reweights the cross-entropy gradient",
         (
             Step("loss", r"\mathrm{FL}(z)", fl, "a positive example, $p_t = \\sigma(z)$"),
-            Step("gradient", r"\frac{\partial\,\mathrm{FL}}{\partial z}", raw, "chain rule, $\\sigma' = \\sigma(1 - \\sigma)$"),
-            Step("factored", "", sp.Mul(weight.subs(p, sigmoid(z)), ce_grad, evaluate=False),
-                 "a weight times the BCE gradient $\\sigma(z) - y$"),
+            Step(
+                "gradient",
+                r"\frac{\partial\,\mathrm{FL}}{\partial z}",
+                raw,
+                "chain rule, $\\sigma' = \\sigma(1 - \\sigma)$",
+            ),
+            Step(
+                "factored",
+                "",
+                sp.Mul(weight.subs(prob, logistic(logit)), ce_grad, evaluate=False),
+                "a weight times the BCE gradient $\\sigma(z) - y$",
+            ),
             Step("weight", r"w(p_t)", weight, "the weight, written with $p = p_t$"),
         ),
     )
@@ -701,13 +840,17 @@ def identity_mse_gradient() -> Derivation:
       >>> identity_mse_gradient().result
       2*(-y + z)
     """
-    loss = _minus(z, y) ** 2
+    loss = _minus(logit, target) ** 2
     return Derivation(
         "MSE after the identity",
         (
             Step("loss", r"\ell(z)", loss, _HALF_NOTE),
-            Step("gradient", r"\frac{\partial \ell}{\partial z}", sp.Mul(2, _minus(z, y), evaluate=False),
-                 "$2 \\times$ the residual: never saturates"),
+            Step(
+                "gradient",
+                r"\frac{\partial \ell}{\partial z}",
+                sp.Mul(2, _minus(logit, target), evaluate=False),
+                "$2 \\times$ the residual: never saturates",
+            ),
         ),
     )
 
@@ -719,13 +862,17 @@ def identity_mae_gradient() -> Derivation:
       >>> identity_mae_gradient().result
       sign(-y + z)
     """
-    loss = sp.Abs(_minus(z, y), evaluate=False)
+    loss = sp.Abs(_minus(logit, target), evaluate=False)
     return Derivation(
         "MAE after the identity",
         (
             Step("loss", r"\ell(z)", loss, "absolute error of the raw output"),
-            Step("gradient", r"\frac{\partial \ell}{\partial z}", sp.sign(_minus(z, y), evaluate=False),
-                 "$\\pm 1$ (0 at the kink, as in PyTorch): the size of the error is ignored"),
+            Step(
+                "gradient",
+                r"\frac{\partial \ell}{\partial z}",
+                sp.sign(_minus(logit, target), evaluate=False),
+                "$\\pm 1$ (0 at the kink, as in PyTorch): the size of the error is ignored",
+            ),
         ),
     )
 
@@ -741,20 +888,35 @@ def sigmoid_bce_gradient() -> Derivation:
       >>> d["dl_dp"], d["dp_dz"]
       ((p - y)/(p*(1 - p)), p*(1 - p))
       >>> d.result
-      -y + sigmoid(z)
+      -y + logistic(z)
     """
-    loss_p = _bce(p, y)
-    dl_dp = (p - y) / (p * (1 - p))  # the tests check it is d(loss_p)/dp
-    dp_dz = p * (1 - p)
-    raw = sp.diff(_bce(sigmoid(z), y), z)
+    loss_p = _bce(prob, target)
+    dl_dp = (prob - target) / (prob * (1 - prob))  # the tests check it is d(loss_p)/dp
+    dp_dz = prob * (1 - prob)
+    raw = sp.diff(_bce(logistic(logit), target), logit)
     return Derivation(
         "BCE after a sigmoid",
         (
             Step("loss", r"\ell(p)", loss_p, "binary cross-entropy of $p = \\sigma(z)$"),
-            Step("dl_dp", r"\frac{\partial \ell}{\partial p}", dl_dp, "explodes where $p \\to 0$ or $1$"),
-            Step("dp_dz", r"\frac{\partial p}{\partial z}", dp_dz, "$\\sigma'(z)$: vanishes where $p \\to 0$ or $1$"),
+            Step(
+                "dl_dp",
+                r"\frac{\partial \ell}{\partial p}",
+                dl_dp,
+                "explodes where $p \\to 0$ or $1$",
+            ),
+            Step(
+                "dp_dz",
+                r"\frac{\partial p}{\partial z}",
+                dp_dz,
+                "$\\sigma'(z)$: vanishes where $p \\to 0$ or $1$",
+            ),
             Step("chain", r"\frac{\partial \ell}{\partial z}", raw, "chain rule"),
-            Step("gradient", "", _minus(sigmoid(z), y), "the two cancel: prediction minus target"),
+            Step(
+                "gradient",
+                "",
+                _minus(logistic(logit), target),
+                "the two cancel: prediction minus target",
+            ),
         ),
     )
 
@@ -768,18 +930,28 @@ def sigmoid_mse_gradient() -> Derivation:
 
     Example:
       >>> sigmoid_mse_gradient().result
-      2*(1 - sigmoid(z))*(-y + sigmoid(z))*sigmoid(z)
+      2*(1 - logistic(z))*(-y + logistic(z))*logistic(z)
     """
-    loss = _minus(sigmoid(z), y) ** 2
-    raw = sp.diff(loss, z)
-    s = sigmoid(z)
-    grouped = sp.Mul(2, _minus(s, y), s, _minus(1, s), evaluate=False)
+    loss = _minus(logistic(logit), target) ** 2
+    raw = sp.diff(loss, logit)
+    s = logistic(logit)
+    grouped = sp.Mul(2, _minus(s, target), s, _minus(1, s), evaluate=False)
     return Derivation(
         "MSE after a sigmoid",
         (
-            Step("loss", r"\ell(z)", loss, "squared error of $p = \\sigma(z)$ (PyTorch: no $\\tfrac12$)"),
+            Step(
+                "loss",
+                r"\ell(z)",
+                loss,
+                "squared error of $p = \\sigma(z)$ (PyTorch: no $\\tfrac12$)",
+            ),
             Step("gradient", r"\frac{\partial \ell}{\partial z}", raw, "chain rule"),
-            Step("grouped", "", grouped, "the BCE gradient times $2\\sigma'(z)$, which vanishes in the tails"),
+            Step(
+                "grouped",
+                "",
+                grouped,
+                "the BCE gradient times $2\\sigma'(z)$, which vanishes in the tails",
+            ),
         ),
     )
 
@@ -814,7 +986,13 @@ def softmax_cross_entropy_gradient(num_classes: int = 3) -> Derivation:
             Step("loss", r"\ell(z)", loss, "cross-entropy of $p = \\operatorname{softmax}(z)$"),
             Step("lse", "", lse_form, "$\\log p_c = z_c - \\log\\sum_k e^{z_k}$"),
             Step("raw", r"\nabla_z \ell", raw, "differentiate each $z_j$"),
-            Step("gradient", "", gradient, "with $\\sum_c y_c = 1$: softmax minus target", given=on_simplex),
+            Step(
+                "gradient",
+                "",
+                gradient,
+                "with $\\sum_c y_c = 1$: softmax minus target",
+                given=on_simplex,
+            ),
         ),
     )
 
@@ -839,20 +1017,33 @@ def softmax_mse_gradient(num_classes: int = 3) -> Derivation:
       [-p_1**2 + p_1,       -p_1*p_2],
       [     -p_1*p_2, -p_2**2 + p_2]])
     """
-    zs, ys, ps = _classes(num_classes)
+    _, ys, ps = _classes(num_classes)
     loss = sum((pc - yc) ** 2 for pc, yc in zip(ps, ys))
-    jacobian = sp.Matrix(num_classes, num_classes,
-                         lambda c, j: sp.expand(ps[c] * (int(c == j) - ps[j])))
+    jacobian = sp.Matrix(
+        num_classes, num_classes, lambda c, j: sp.expand(ps[c] * (int(c == j) - ps[j]))
+    )
     residual = sp.Matrix([2 * (pc - yc) for pc, yc in zip(ps, ys)])
     raw = jacobian.T * residual
     inner = sum(pc * (pc - yc) for pc, yc in zip(ps, ys))
-    grouped = sp.Matrix([sp.Mul(2, pj, _minus(_minus(pj, yj), inner), evaluate=False) for pj, yj in zip(ps, ys)])
+    grouped = sp.Matrix(
+        [sp.Mul(2, pj, _minus(_minus(pj, yj), inner), evaluate=False) for pj, yj in zip(ps, ys)]
+    )
     return Derivation(
         f"MSE after a softmax ({num_classes} classes)",
         (
             Step("loss", r"\ell(p)", loss, "squared error of the probabilities"),
-            Step("jacobian", r"\frac{\partial p}{\partial z}", jacobian, "softmax Jacobian $p_c(\\delta_{cj} - p_j)$"),
+            Step(
+                "jacobian",
+                r"\frac{\partial p}{\partial z}",
+                jacobian,
+                "softmax Jacobian $p_c(\\delta_{cj} - p_j)$",
+            ),
             Step("raw", r"\nabla_z \ell", raw, "chain rule: $J^\\top \\nabla_p \\ell$"),
-            Step("gradient", "", grouped, "a factor $p_j$ in every entry: vanishes when confidently wrong"),
+            Step(
+                "gradient",
+                "",
+                grouped,
+                "a factor $p_j$ in every entry: vanishes when confidently wrong",
+            ),
         ),
     )

@@ -1,53 +1,73 @@
 r"""Losses for imbalanced data: weighted BCE and focal losses, with gradients.
 
-Class weights rescale the loss of each class; focal losses additionally
-down-weight the *easy* examples, those already predicted with confidence,
-by the factor :math:`(1 - p_t)^\gamma`. All of them are computed from logits
-with log-sigmoid / log-softmax, so they stay finite and accurate at extreme
-logits: the focal factor is a power of :math:`1 - p_t` computed without
-cancellation (never as 1 minus a probability rounded to 1), and its log-space
-form :math:`\exp(\gamma \log(1 - p_t))` where :math:`1 - p_t` underflows.
+Class weights rescale the loss of each class; focal losses additionally down-weight the *easy*
+examples, those already predicted with confidence, by the factor :math:`(1 - p_t)^\gamma`. All
+of them are computed from logits with the stable primitives of ``lossutils._stable``, so they
+stay finite and accurate at extreme logits: :math:`1 - p_t` is computed without cancellation
+(never as 1 minus a probability rounded to 1).
 """
 
-import numpy as np
+from __future__ import annotations
 
-from ._stable import computed_in_float64
-from ._validation import apply_reduction, as_weight, check_reduction, check_scalar, grad_reduction_scale
-from .classification import (
-    _binary_inputs,
-    _exp_neg_abs,
-    _class_inputs,
-    _index_terms,
-    _logsumexp_parts,
-    _sigmoid_pair,
-    _softplus_pair,
-    _unbatch,
-    softmax,
+import numpy as np
+from numpy.typing import ArrayLike
+
+from . import registry
+from ._blocks import Result, elementwise, rowwise
+from ._stable import (
+    bce_logits,
+    bce_logits_grad,
+    exp_neg_abs,
+    one_minus_exp,
+    sigmoid_pair,
+    softplus_tail,
+    target_nll,
+    target_softmax,
+    widened,
+    working_dtype,
+)
+from ._validation import (
+    as_weight,
+    check_scalar,
+    class_inputs,
+    class_targets,
+    mean_scale,
+    pair_inputs,
 )
 
-__all__ = [
-    "weighted_binary_cross_entropy_with_logits", "sigmoid_focal_loss", "softmax_focal_loss",
-    "grad_weighted_binary_cross_entropy_with_logits", "grad_sigmoid_focal_loss",
-    "grad_softmax_focal_loss",
-]
+__all__ = registry.exports("imbalanced")
 
 
-def _check_gamma(gamma):
-    return check_scalar(gamma, "gamma")
-
-
-def _check_alpha(alpha):
-    if isinstance(alpha, (bool, np.bool_)) or not np.isscalar(alpha) or not np.isreal(alpha) or not np.isfinite(alpha):
-        raise TypeError(f"alpha must be a finite real number (a negative one disables it), got {alpha!r}")
+def _check_alpha(alpha: float) -> float:
+    if (
+        isinstance(alpha, (bool, np.bool_))
+        or not np.isscalar(alpha)
+        or not np.isreal(alpha)
+        or not np.isfinite(alpha)
+    ):
+        raise TypeError(
+            f"alpha must be a finite real number (a negative one disables it), got {alpha!r}"
+        )
     return float(alpha)
 
 
-@computed_in_float64
-def weighted_binary_cross_entropy_with_logits(logits, target, *, w0=1.0, w1=1.0, reduction="mean"):
+# --------------------------------------------------------------------------
+# Weighted binary cross-entropy
+# --------------------------------------------------------------------------
+
+
+def weighted_binary_cross_entropy_with_logits(
+    logits: ArrayLike,
+    target: ArrayLike,
+    *,
+    w0: float = 1.0,
+    w1: float = 1.0,
+    reduction: str = "mean",
+) -> Result:
     r"""Binary cross-entropy with separate weights for the positive and negative class.
 
-    Raising :math:`w_1` above :math:`w_0` makes a missed positive cost more:
-    the usual first remedy when positives are rare.
+    Raising :math:`w_1` above :math:`w_0` makes a missed positive cost more: the usual first
+    remedy when positives are rare.
 
     .. math::
         \ell_i = -\big[w_1 y_i \log p_i + w_0 (1 - y_i)\log(1 - p_i)\big]
@@ -69,21 +89,27 @@ def weighted_binary_cross_entropy_with_logits(logits, target, *, w0=1.0, w1=1.0,
     References:
         King & Zeng, "Logistic Regression in Rare Events Data", Political Analysis 2001.
 
+    Taught in: :ref:`binary-cross-entropy`
+
     Example:
         >>> print(round(float(weighted_binary_cross_entropy_with_logits([0.0, 0.0], [1.0, 0.0], w1=3.0)), 4))
         1.3863
     """
     w0, w1 = check_scalar(w0, "w0"), check_scalar(w1, "w1")
-    z, t = _binary_inputs(logits, target, "logits", reduction)
-    sp_pos, sp_neg = _softplus_pair(z)
-    sp_neg *= w1 * t
-    sp_pos *= w0 * (1 - t)
-    sp_neg += sp_pos
-    return apply_reduction(sp_neg, reduction)
+    z, t = pair_inputs(logits, target, name="logits", reduction=reduction, probabilities=True)
+    return elementwise(
+        lambda z, t: bce_logits(z, t, pos_weight=w1, neg_weight=w0), reduction, z=z, t=t
+    )
 
 
-@computed_in_float64
-def grad_weighted_binary_cross_entropy_with_logits(logits, target, *, w0=1.0, w1=1.0, reduction="mean"):
+def grad_weighted_binary_cross_entropy_with_logits(
+    logits: ArrayLike,
+    target: ArrayLike,
+    *,
+    w0: float = 1.0,
+    w1: float = 1.0,
+    reduction: str = "mean",
+) -> np.ndarray:
     r"""Gradient of :func:`weighted_binary_cross_entropy_with_logits`:
     :math:`[w_0 (1 - y_i)\sigma(z_i) - w_1 y_i \sigma(-z_i)] / D`.
 
@@ -92,48 +118,36 @@ def grad_weighted_binary_cross_entropy_with_logits(logits, target, *, w0=1.0, w1
         [-1.5, 0.5]
     """
     w0, w1 = check_scalar(w0, "w0"), check_scalar(w1, "w1")
-    z, t = _binary_inputs(logits, target, "logits", reduction)
-    g, s_neg = _sigmoid_pair(z)
-    g *= w0 * (1 - t)
-    s_neg *= w1 * t
-    g -= s_neg
-    g *= grad_reduction_scale(reduction, z.size, g.dtype)
-    return g
+    z, t = pair_inputs(logits, target, name="logits", reduction=reduction, probabilities=True)
+    scale = mean_scale(reduction, z.size)
+    return elementwise(
+        lambda z, t: scale * bce_logits_grad(z, t, pos_weight=w1, neg_weight=w0), z=z, t=t
+    )
 
 
-def _sigmoid_focal_parts(z, t, gamma):
-    """Return ``(ce, q, focal, p, 1 - p, tiny)``: the BCE with logits, ``q = 1 - p_t``,
-    ``focal = q ** gamma`` and the mask where ``q`` is below the normal range."""
-    e = _exp_neg_abs(z)
-    sp_pos, sp_neg = _softplus_pair(z, e)  # -log(1 - p), -log p
-    s_pos, s_neg = _sigmoid_pair(z, e)     # p, 1 - p
-    q = np.asarray(t * s_neg)
-    q += (1 - t) * s_pos  # 1 - p_t = y (1 - p) + (1 - y) p: no cancellation
-    focal = q**gamma
-    tiny = q < np.finfo(q.dtype).tiny
-    if tiny.any():
-        # q is subnormal or 0 (|z| > ~700): its power would lose every digit. There the
-        # target is 0 or 1 (q >= min(y, 1 - y)) and log q = -softplus(+-z) exactly.
-        log_q = -np.where(t > 0.5, sp_pos, sp_neg)
-        focal = np.where(tiny, np.exp(gamma * log_q), focal)
-    sp_neg *= t
-    sp_pos *= 1 - t
-    ce = sp_neg
-    ce += sp_pos  # the BCE with logits, y softplus(-z) + (1 - y) softplus(z)
-    return ce, q, focal, s_pos, s_neg, tiny
+# --------------------------------------------------------------------------
+# Binary focal loss
+# --------------------------------------------------------------------------
 
 
-def _alpha_t(alpha, t):
-    return 1 if alpha < 0 else alpha * t + (1 - alpha) * (1 - t)
+def _alpha_t(alpha: float, t: np.ndarray):
+    """The class weight alpha_t = alpha y + (1 - alpha)(1 - y), or 1 when alpha < 0."""
+    return 1.0 if alpha < 0 else alpha * t + (1 - alpha) * (1 - t)
 
 
-@computed_in_float64
-def sigmoid_focal_loss(logits, target, *, alpha=0.25, gamma=2.0, reduction="none"):
+def sigmoid_focal_loss(
+    logits: ArrayLike,
+    target: ArrayLike,
+    *,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    reduction: str = "none",
+) -> Result:
     r"""Binary focal loss from logits (torchvision's ``sigmoid_focal_loss``).
 
-    The cross-entropy of each element is multiplied by :math:`(1 - p_t)^\gamma`,
-    which is near 0 for well-classified elements, so that the many easy
-    negatives of dense detection do not swamp the few hard examples.
+    The cross-entropy of each element is multiplied by :math:`(1 - p_t)^\gamma`, which is near
+    0 for well-classified elements, so that the many easy negatives of dense detection do not
+    swamp the few hard examples.
 
     .. math::
         \ell_i = \alpha_t\,(1 - p_t)^\gamma\,\mathrm{BCE}(z_i, y_i), \quad
@@ -141,9 +155,8 @@ def sigmoid_focal_loss(logits, target, *, alpha=0.25, gamma=2.0, reduction="none
         \alpha_t = \alpha y + (1 - \alpha)(1 - y), \quad p = \sigma(z)
 
     (:math:`\alpha_t = 1` when ``alpha < 0``). Computed stably:
-    :math:`1 - p_t = y\,\sigma(-z) + (1-y)\,\sigma(z)` (a sum of positive
-    terms, no cancellation), raised to :math:`\gamma`; where it underflows,
-    :math:`\exp(-\gamma\,\mathrm{softplus}(\pm z))` instead.
+    :math:`1 - p_t = y\,\sigma(-z) + (1-y)\,\sigma(z)`, a sum of positive terms, with no
+    cancellation.
 
     Args:
         logits: real-valued scores :math:`z`, any shape.
@@ -156,24 +169,36 @@ def sigmoid_focal_loss(logits, target, *, alpha=0.25, gamma=2.0, reduction="none
         The elementwise losses, or a scalar of ``logits``' float dtype.
 
     References:
-        T.-Y. Lin, P. Goyal, R. Girshick, K. He, P. Dollar, "Focal Loss for
-        Dense Object Detection", ICCV 2017.
+        T.-Y. Lin, P. Goyal, R. Girshick, K. He, P. Dollar, "Focal Loss for Dense Object
+        Detection", ICCV 2017.
+
+    Taught in: :ref:`losses-and-activations`
 
     Example:
         >>> sigmoid_focal_loss([3.0, -3.0, 0.0], [1.0, 1.0, 1.0]).round(4).tolist()
         [0.0, 0.6916, 0.0433]
     """
-    gamma, alpha = _check_gamma(gamma), _check_alpha(alpha)
-    z, t = _binary_inputs(logits, target, "logits", reduction)
-    loss, _, focal, *_ = _sigmoid_focal_parts(z, t, gamma)
-    loss *= focal
-    if alpha >= 0:
-        loss *= _alpha_t(alpha, t)
-    return apply_reduction(loss, reduction)
+    gamma, alpha = check_scalar(gamma, "gamma"), _check_alpha(alpha)
+    z, t = pair_inputs(logits, target, name="logits", reduction=reduction, probabilities=True)
+
+    def loss(z, t):
+        e = exp_neg_abs(z)  # the one exponential, shared
+        p, one_minus_p = sigmoid_pair(z, e)
+        one_minus_p_t = t * one_minus_p + (1 - t) * p
+        ce = bce_logits(z, t, tail=softplus_tail(z, e))
+        return _alpha_t(alpha, t) * one_minus_p_t**gamma * ce
+
+    return elementwise(loss, reduction, z=z, t=t)
 
 
-@computed_in_float64
-def grad_sigmoid_focal_loss(logits, target, *, alpha=0.25, gamma=2.0, reduction="none"):
+def grad_sigmoid_focal_loss(
+    logits: ArrayLike,
+    target: ArrayLike,
+    *,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    reduction: str = "none",
+) -> np.ndarray:
     r"""Gradient of :func:`sigmoid_focal_loss` with respect to ``logits``.
 
     With :math:`q = 1 - p_t`:
@@ -188,45 +213,69 @@ def grad_sigmoid_focal_loss(logits, target, *, alpha=0.25, gamma=2.0, reduction=
         >>> grad_sigmoid_focal_loss([0.0], [1.0], alpha=-1, gamma=0.0).tolist()
         [-0.5]
     """
-    gamma, alpha = _check_gamma(gamma), _check_alpha(alpha)
-    z, t = _binary_inputs(logits, target, "logits", reduction)
-    ce, q, focal, p, p_neg, tiny = _sigmoid_focal_parts(z, t, gamma)
-    d_ce = (1 - t) * p - t * p_neg
-    if tiny.any():  # there q -> 1 - p (y = 1) or p (y = 0): the ratio's limit, no 0/0
-        ratio = np.where(tiny, np.where(t > 0.5, p, p_neg), p * p_neg / np.where(tiny, 1, q))
-    else:
-        ratio = p * p_neg / q
-    g = _alpha_t(alpha, t) * focal * (d_ce + gamma * ce * (1 - 2 * t) * ratio)
-    return g * grad_reduction_scale(reduction, z.size, g.dtype)
+    gamma, alpha = check_scalar(gamma, "gamma"), _check_alpha(alpha)
+    z, t = pair_inputs(logits, target, name="logits", reduction=reduction, probabilities=True)
+    scale = mean_scale(reduction, z.size)
+
+    def grad(z, t):
+        e = exp_neg_abs(z)  # the one exponential, shared
+        pair = sigmoid_pair(z, e)
+        p, one_minus_p = pair
+        q = t * one_minus_p + (1 - t) * p  # 1 - p_t
+        # p (1 - p) / q <= 1; where q underflows, its limit: p if y = 1 (q = 1 - p), else 1 - p
+        tiny = q < np.finfo(q.dtype).tiny
+        if tiny.any():
+            ratio = np.where(
+                tiny, np.where(t > 0.5, p, one_minus_p), p * one_minus_p / np.where(tiny, 1.0, q)
+            )
+        else:
+            ratio = p * one_minus_p / q
+        d_ce = bce_logits_grad(z, t, pair=pair)
+        ce = bce_logits(z, t, tail=softplus_tail(z, e))
+        return scale * _alpha_t(alpha, t) * q**gamma * (d_ce + gamma * ce * (1 - 2 * t) * ratio)
+
+    return elementwise(grad, z=z, t=t)
 
 
-def _softmax_focal_parts(logits, target, alpha, ignore_index):
-    """Validate; return ``(x, at_target, alpha_y, log_p_y, q, unbatched)``, ``q = 1 - p_y``."""
-    x, t, _, _, unbatched = _class_inputs(logits, target, "logits", None, ignore_index, False)
+# --------------------------------------------------------------------------
+# Multi-class focal loss
+# --------------------------------------------------------------------------
+
+
+def _softmax_focal_inputs(logits, target, alpha, ignore_index, reduction):
+    inputs = class_inputs(
+        logits, target, name="logits", reduction=reduction, ignore_index=ignore_index
+    )
+    x = inputs.scores
     a = as_weight(alpha, "alpha", (x.shape[1],), x.dtype)
-    at_target, _, alpha_y = _index_terms(x, t, a, ignore_index)
-    m, log_norm = _logsumexp_parts(x, axis=1)
-    log_p_y = (x.reshape(-1)[at_target] - m[:, 0]) - log_norm[:, 0]
-    return x, at_target, alpha_y, log_p_y, -np.expm1(log_p_y), unbatched
+    return inputs, class_targets(
+        inputs.target, ignore_index=ignore_index, class_weight=a, dtype=working_dtype(x.dtype)
+    )
 
 
-@computed_in_float64
-def softmax_focal_loss(logits, target, *, alpha=None, gamma=2.0, ignore_index=-100, reduction="mean"):
+def softmax_focal_loss(
+    logits: ArrayLike,
+    target: ArrayLike,
+    *,
+    alpha: ArrayLike | None = None,
+    gamma: float = 2.0,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Result:
     r"""Multi-class focal loss from logits.
 
-    Cross-entropy whose per-sample loss is scaled by :math:`(1 - p_y)^\gamma`,
-    so confidently right samples contribute almost nothing.
+    Cross-entropy whose per-sample loss is scaled by :math:`(1 - p_y)^\gamma`, so confidently
+    right samples contribute almost nothing.
 
     .. math::
         \ell_i = -\alpha_{y_i}\,(1 - p_{i,y_i})^\gamma \log p_{i,y_i}, \qquad
         p_i = \mathrm{softmax}(z_i), \qquad
         \text{mean} = \sum_i \ell_i \Big/ \sum_{i \text{ not ignored}} \alpha_{y_i}
 
-    Ignored targets contribute 0. The 'mean' denominator (the number of
-    non-ignored targets when ``alpha`` is None) is chosen so that with
-    :math:`\gamma = 0` this is exactly ``cross_entropy(logits, target, weight=alpha)``.
-    :math:`1 - p_y` is computed as ``-expm1(log p_y)``, accurate even when
-    :math:`p_y` rounds to 1.
+    Ignored targets contribute 0. The 'mean' denominator (the number of non-ignored targets
+    when ``alpha`` is None) is chosen so that with :math:`\gamma = 0` this is exactly
+    ``cross_entropy(logits, target, weight=alpha)``. :math:`1 - p_y` is computed as
+    ``-expm1(log p_y)``, accurate even when :math:`p_y` rounds to 1.
 
     Args:
         logits: ``(N, C)``, ``(N, C, d1, ...)`` or unbatched ``(C,)`` scores.
@@ -242,20 +291,36 @@ def softmax_focal_loss(logits, target, *, alpha=None, gamma=2.0, ignore_index=-1
     References:
         Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017.
 
+    Taught in: :ref:`losses-and-activations`
+
     Example:
         >>> logits = [[2.0, 0.0, -1.0], [0.0, 1.0, 0.0]]
         >>> print(round(float(softmax_focal_loss(logits, [0, 1])), 4))
         0.0516
     """
-    check_reduction(reduction)
-    gamma = _check_gamma(gamma)
-    _, _, alpha_y, log_p_y, q, unbatched = _softmax_focal_parts(logits, target, alpha, ignore_index)
-    loss = -alpha_y * q**gamma * log_p_y
-    return _unbatch(apply_reduction(loss, reduction, alpha_y.sum()), unbatched, reduction)
+    gamma = check_scalar(gamma, "gamma")
+    inputs, y = _softmax_focal_inputs(logits, target, alpha, ignore_index, reduction)
+    exact = widened(inputs.scores.dtype)
+
+    def loss(x, y, alpha_y):
+        nll = target_nll(x, y, exact_differences=exact)  # -log p_y
+        return alpha_y * one_minus_exp(-nll) ** gamma * nll
+
+    result = rowwise(
+        loss, reduction, denominator=y.weight.sum(), x=inputs.scores, y=y.index, alpha_y=y.weight
+    )
+    return result.reshape(()) if inputs.unbatched and reduction == "none" else result
 
 
-@computed_in_float64
-def grad_softmax_focal_loss(logits, target, *, alpha=None, gamma=2.0, ignore_index=-100, reduction="mean"):
+def grad_softmax_focal_loss(
+    logits: ArrayLike,
+    target: ArrayLike,
+    *,
+    alpha: ArrayLike | None = None,
+    gamma: float = 2.0,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> np.ndarray:
     r"""Gradient of :func:`softmax_focal_loss` with respect to ``logits``.
 
     With :math:`q = 1 - p_y` and :math:`\ell = \log p_y`:
@@ -270,12 +335,21 @@ def grad_softmax_focal_loss(logits, target, *, alpha=None, gamma=2.0, ignore_ind
         >>> grad_softmax_focal_loss([[0.0, 0.0]], [1], gamma=0.0).tolist()
         [[0.5, -0.5]]
     """
-    check_reduction(reduction)
-    gamma = _check_gamma(gamma)
-    x, at_target, alpha_y, log_p_y, q, unbatched = _softmax_focal_parts(logits, target, alpha, ignore_index)
-    log_over_q = np.divide(log_p_y, q, out=np.full_like(q, -1), where=q > 0)
-    coef = alpha_y * q**gamma * (1 - gamma * np.exp(log_p_y) * log_over_q)
-    g = softmax(x, axis=1) * coef[:, None]
-    g.reshape(-1)[at_target] -= coef  # g is a new C-contiguous array: reshape is a view
-    g *= grad_reduction_scale(reduction, alpha_y.sum(), g.dtype)
-    return g[0] if unbatched else g
+    gamma = check_scalar(gamma, "gamma")
+    inputs, y = _softmax_focal_inputs(logits, target, alpha, ignore_index, reduction)
+    exact = widened(inputs.scores.dtype)
+    scale = mean_scale(reduction, y.weight.sum())
+
+    def grad(x, y, alpha_y):
+        p = target_softmax(x, y, exact_differences=exact)
+        q = p.one_minus_p
+        log_over_q = np.divide(
+            p.log_p, q, out=np.full_like(q, -1.0), where=q > 0
+        )  # -> -1 as q -> 0
+        coef = alpha_y * q**gamma * (1 - gamma * np.exp(p.log_p) * log_over_q)
+        g = p.p_minus_onehot
+        g *= scale * coef[:, None, :]
+        return g
+
+    result = rowwise(grad, out="elements", x=inputs.scores, y=y.index, alpha_y=y.weight)
+    return result[0] if inputs.unbatched else result

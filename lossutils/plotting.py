@@ -20,7 +20,7 @@ import matplotlib
 if matplotlib.get_backend().lower() not in {"module://matplotlib_inline.backend_inline", "inline"}:
     matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 __all__ = ["PALETTE", "new_figure", "check_labelled"]
 
@@ -83,8 +83,15 @@ def new_figure(
     titles = _per_panel(title, ncols, "title")
     xlabels = _per_panel(xlabel, ncols, "xlabel")
     ylabels = _per_panel(ylabel, ncols, "ylabel")
-    fig, axes = plt.subplots(1, ncols, figsize=(width, height), dpi=_DPI, facecolor=_BACKGROUND,
-                             layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        1,
+        ncols,
+        figsize=(width, height),
+        dpi=_DPI,
+        facecolor=_BACKGROUND,
+        layout="constrained",
+        squeeze=False,
+    )
     axes = list(axes[0])
     for ax, t, xl, yl in zip(axes, titles, xlabels, ylabels):
         if not (t.strip() and xl.strip() and yl.strip()):

@@ -18,73 +18,49 @@ functions differ here):
   ``huber(p, t, delta=b, weight=w) == b * smooth_l1(p, t, beta=b, weight=w)``.
 """
 
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike
 
-from ._validation import (
-    apply_reduction,
-    as_float_array,
-    as_target_array,
-    as_weight,
-    check_nonempty,
-    check_reduction,
-    check_same_shape,
-    check_scalar,
-    grad_reduction_scale,
-)
+from . import registry
+from ._blocks import Result, dot, elementwise
+from ._validation import as_weight, check_scalar, mean_scale, pair_inputs
 
-__all__ = [
-    "mse", "mae", "huber", "smooth_l1",
-    "grad_mse", "grad_mae", "grad_huber", "grad_smooth_l1",
-]
+__all__ = registry.exports("regression")
+
+# Arithmetic only: IEEE arithmetic is correctly rounded on every CPU, so these formulas run in
+# their input's dtype (float64_inside=False), float32 included.
 
 
-# The residual ``r`` is a new array, so the functions below transform it in
-# place (``np.abs(r, out=r)``, ``loss *= w``): fewer large temporaries is
-# faster, as each one costs fresh memory pages.
+def _inputs(pred: ArrayLike, target: ArrayLike, weight: ArrayLike | None, reduction: str):
+    """Validate the common arguments; return ``(pred, target, weight)``."""
+    pred, target = pair_inputs(pred, target, name="pred", reduction=reduction)
+    return pred, target, as_weight(weight, "weight", pred.shape, pred.dtype)
 
 
-def _residual(pred, target, weight, reduction):
-    """Validate the common arguments and return ``(pred - target, weight)``."""
-    check_reduction(reduction)
-    pred = as_float_array(pred, "pred")
-    target = as_target_array(target, "target", pred.dtype)
-    check_nonempty(pred, "pred")
-    check_same_shape(pred, target, "pred", "target")
-    r = np.asarray(pred - target)  # an array even for 0-d inputs, so it can be written to
-    return r, as_weight(weight, "weight", pred.shape, pred.dtype)
+def _huber(r: np.ndarray, delta: float) -> np.ndarray:
+    """Huber's loss of residuals ``r``: with ``c = clip(r, -delta, delta)`` (the gradient),
+    ``c (r - c/2)`` is r^2/2 inside the threshold and delta (|r| - delta/2) outside."""
+    c = np.clip(r, -delta, delta)
+    return c * (r - 0.5 * c)
 
 
-def _huber_core(r, delta):
-    """Huber's loss without branches, overwriting ``r``: with m = min(|r|, delta),
-    m (|r| - m/2) is r^2/2 inside the threshold and delta (|r| - delta/2) outside."""
-    a = np.abs(r, out=r)
-    half_m = np.minimum(a, delta)
-    half_m *= 0.5
-    a -= half_m
-    a *= half_m
-    a *= 2
-    return a
+def _huber_sum(r: np.ndarray, delta: float) -> float:
+    """The sum of :func:`_huber`, as ``c . r - (c . c) / 2``: two dot products. Each term
+    ``c r`` is at least ``c^2``, so the difference keeps its relative accuracy."""
+    c = np.clip(r, -delta, delta)
+    return dot(c, r) - 0.5 * dot(c, c)
 
 
-def _finish(loss, weight, reduction, weighted_average):
-    """Apply the weight, then reduce ('mean' is a weighted average if asked)."""
-    if weight is None:
-        return apply_reduction(loss, reduction)
-    denominator = weight.sum() if weighted_average else None
-    loss *= weight
-    return apply_reduction(loss, reduction, denominator)
+def _weighted_average(weight: np.ndarray | None, size: int) -> float:
+    """The 'mean' denominator of MSE and MAE: the sum of the weights, or the count."""
+    return size if weight is None else float(weight.sum(dtype=np.float64))
 
 
-def _finish_grad(dloss, weight, reduction, weighted_average):
-    """Chain rule through :func:`_finish`: scale the elementwise derivative."""
-    if weight is not None:
-        dloss *= weight
-    n = weight.sum() if (weight is not None and weighted_average) else dloss.size
-    dloss *= grad_reduction_scale(reduction, n, dloss.dtype)
-    return dloss
-
-
-def mse(pred, target, *, weight=None, reduction="mean"):
+def mse(
+    pred: ArrayLike, target: ArrayLike, *, weight: ArrayLike | None = None, reduction: str = "mean"
+) -> Result:
     r"""Mean squared error (squared L2 loss).
 
     Squaring makes large errors count much more than small ones, and the
@@ -107,27 +83,50 @@ def mse(pred, target, *, weight=None, reduction="mean"):
     References:
         Gauss, *Theoria motus corporum coelestium* (1809), least squares.
 
+    Taught in: :ref:`regression-losses`
+
     Example:
         >>> print(round(float(mse([1.0, 2.0, 3.0], [1.0, 2.0, 5.0])), 4))
         1.3333
     """
-    r, w = _residual(pred, target, weight, reduction)
-    return _finish(np.square(r, out=r), w, reduction, weighted_average=True)
+    p, t, w = _inputs(pred, target, weight, reduction)
+
+    def loss(p, t):
+        return np.square(p - t)
+
+    def total(p, t):  # sum r^2 = r . r
+        r = p - t
+        return dot(r, r)
+
+    return elementwise(
+        loss,
+        reduction,
+        weight=w,
+        denominator=_weighted_average(w, p.size),
+        total=total,
+        float64_inside=False,
+        p=p,
+        t=t,
+    )
 
 
-def grad_mse(pred, target, *, weight=None, reduction="mean"):
+def grad_mse(
+    pred: ArrayLike, target: ArrayLike, *, weight: ArrayLike | None = None, reduction: str = "mean"
+) -> np.ndarray:
     r"""Gradient of :func:`mse` with respect to ``pred``: :math:`2 w_i (\hat y_i - y_i) / D`.
 
     Example:
         >>> grad_mse([1.0, 3.0], [0.0, 0.0]).tolist()
         [1.0, 3.0]
     """
-    r, w = _residual(pred, target, weight, reduction)
-    r *= 2
-    return _finish_grad(r, w, reduction, weighted_average=True)
+    p, t, w = _inputs(pred, target, weight, reduction)
+    scale = 2 * mean_scale(reduction, _weighted_average(w, p.size))
+    return elementwise(lambda p, t: scale * (p - t), weight=w, float64_inside=False, p=p, t=t)
 
 
-def mae(pred, target, *, weight=None, reduction="mean"):
+def mae(
+    pred: ArrayLike, target: ArrayLike, *, weight: ArrayLike | None = None, reduction: str = "mean"
+) -> Result:
     r"""Mean absolute error (L1 loss).
 
     Every unit of error costs the same, so outliers pull less than under MSE;
@@ -150,26 +149,48 @@ def mae(pred, target, *, weight=None, reduction="mean"):
     References:
         Laplace (1774); Koenker & Bassett, "Regression Quantiles", Econometrica 1978.
 
+    Taught in: :ref:`regression-losses`
+
     Example:
         >>> print(round(float(mae([1.0, 2.0, 3.0], [1.0, 2.0, 5.0])), 4))
         0.6667
     """
-    r, w = _residual(pred, target, weight, reduction)
-    return _finish(np.abs(r, out=r), w, reduction, weighted_average=True)
+    p, t, w = _inputs(pred, target, weight, reduction)
+    return elementwise(
+        lambda p, t: np.abs(p - t),
+        reduction,
+        weight=w,
+        denominator=_weighted_average(w, p.size),
+        float64_inside=False,
+        p=p,
+        t=t,
+    )
 
 
-def grad_mae(pred, target, *, weight=None, reduction="mean"):
+def grad_mae(
+    pred: ArrayLike, target: ArrayLike, *, weight: ArrayLike | None = None, reduction: str = "mean"
+) -> np.ndarray:
     r"""Gradient of :func:`mae`: :math:`w_i\,\mathrm{sign}(\hat y_i - y_i) / D`, with sign(0) = 0 as in PyTorch.
 
     Example:
         >>> grad_mae([1.0, 0.0, -2.0], [0.0, 0.0, 0.0], reduction="sum").tolist()
         [1.0, 0.0, -1.0]
     """
-    r, w = _residual(pred, target, weight, reduction)
-    return _finish_grad(np.sign(r, out=r), w, reduction, weighted_average=True)
+    p, t, w = _inputs(pred, target, weight, reduction)
+    scale = mean_scale(reduction, _weighted_average(w, p.size))
+    return elementwise(
+        lambda p, t: scale * np.sign(p - t), weight=w, float64_inside=False, p=p, t=t
+    )
 
 
-def huber(pred, target, *, delta=1.0, weight=None, reduction="mean"):
+def huber(
+    pred: ArrayLike,
+    target: ArrayLike,
+    *,
+    delta: float = 1.0,
+    weight: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Result:
     r"""Huber loss: quadratic for small errors, linear for large ones.
 
     Near the target it behaves like MSE (smooth, fast convergence); beyond
@@ -198,16 +219,33 @@ def huber(pred, target, *, delta=1.0, weight=None, reduction="mean"):
         P. J. Huber, "Robust Estimation of a Location Parameter",
         Annals of Mathematical Statistics 35(1), 1964.
 
+    Taught in: :ref:`regression-losses`
+
     Example:
         >>> print(round(float(huber([0.5, 3.0], [0.0, 0.0])), 4))
         1.3125
     """
     delta = check_scalar(delta, "delta", positive=True)
-    r, w = _residual(pred, target, weight, reduction)
-    return _finish(_huber_core(r, delta), w, reduction, weighted_average=False)
+    p, t, w = _inputs(pred, target, weight, reduction)
+    return elementwise(
+        lambda p, t: _huber(p - t, delta),
+        reduction,
+        weight=w,
+        total=lambda p, t: _huber_sum(p - t, delta),
+        float64_inside=False,
+        p=p,
+        t=t,
+    )
 
 
-def grad_huber(pred, target, *, delta=1.0, weight=None, reduction="mean"):
+def grad_huber(
+    pred: ArrayLike,
+    target: ArrayLike,
+    *,
+    delta: float = 1.0,
+    weight: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> np.ndarray:
     r"""Gradient of :func:`huber`: :math:`w_i\,\mathrm{clip}(r_i, -\delta, \delta) / D`.
 
     Example:
@@ -215,11 +253,21 @@ def grad_huber(pred, target, *, delta=1.0, weight=None, reduction="mean"):
         [0.5, 1.0]
     """
     delta = check_scalar(delta, "delta", positive=True)
-    r, w = _residual(pred, target, weight, reduction)
-    return _finish_grad(np.clip(r, -delta, delta, out=r), w, reduction, weighted_average=False)
+    p, t, w = _inputs(pred, target, weight, reduction)
+    scale = mean_scale(reduction, p.size)
+    return elementwise(
+        lambda p, t: scale * np.clip(p - t, -delta, delta), weight=w, float64_inside=False, p=p, t=t
+    )
 
 
-def smooth_l1(pred, target, *, beta=1.0, weight=None, reduction="mean"):
+def smooth_l1(
+    pred: ArrayLike,
+    target: ArrayLike,
+    *,
+    beta: float = 1.0,
+    weight: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> Result:
     r"""Smooth L1 loss: Huber's loss divided by its threshold.
 
     The quadratic zone has curvature ``1/beta`` and the linear tails have
@@ -248,20 +296,37 @@ def smooth_l1(pred, target, *, beta=1.0, weight=None, reduction="mean"):
     References:
         R. Girshick, "Fast R-CNN", ICCV 2015.
 
+    Taught in: :ref:`regression-losses`
+
     Example:
         >>> print(round(float(smooth_l1([0.5, 3.0], [0.0, 0.0], beta=1.0)), 4))
         1.3125
     """
     beta = check_scalar(beta, "beta")
-    r, w = _residual(pred, target, weight, reduction)
-    # Smooth L1 is Huber / beta; beta = 0 is plain L1, as in PyTorch (no 0/0).
-    loss = np.abs(r, out=r) if beta == 0 else _huber_core(r, beta)
-    if beta > 0:
-        loss /= beta
-    return _finish(loss, w, reduction, weighted_average=False)
+    p, t, w = _inputs(pred, target, weight, reduction)
+    if beta == 0:  # plain L1, as in PyTorch (no 0/0)
+        return elementwise(
+            lambda p, t: np.abs(p - t), reduction, weight=w, float64_inside=False, p=p, t=t
+        )
+    return elementwise(
+        lambda p, t: _huber(p - t, beta) / beta,
+        reduction,
+        weight=w,
+        total=lambda p, t: _huber_sum(p - t, beta) / beta,
+        float64_inside=False,
+        p=p,
+        t=t,
+    )
 
 
-def grad_smooth_l1(pred, target, *, beta=1.0, weight=None, reduction="mean"):
+def grad_smooth_l1(
+    pred: ArrayLike,
+    target: ArrayLike,
+    *,
+    beta: float = 1.0,
+    weight: ArrayLike | None = None,
+    reduction: str = "mean",
+) -> np.ndarray:
     r"""Gradient of :func:`smooth_l1`: :math:`w_i\,\mathrm{clip}(r_i/\beta, -1, 1) / D`
     (sign(r) when beta = 0, with sign(0) = 0).
 
@@ -270,10 +335,16 @@ def grad_smooth_l1(pred, target, *, beta=1.0, weight=None, reduction="mean"):
         [0.5, 1.0]
     """
     beta = check_scalar(beta, "beta")
-    r, w = _residual(pred, target, weight, reduction)
-    if beta == 0:
-        d = np.sign(r, out=r)
-    else:
-        r /= beta
-        d = np.clip(r, -1, 1, out=r)
-    return _finish_grad(d, w, reduction, weighted_average=False)
+    p, t, w = _inputs(pred, target, weight, reduction)
+    scale = mean_scale(reduction, p.size)
+    if beta == 0:  # the L1 subgradient sign(r), with sign(0) = 0
+        return elementwise(
+            lambda p, t: scale * np.sign(p - t), weight=w, float64_inside=False, p=p, t=t
+        )
+    return elementwise(
+        lambda p, t: (scale / beta) * np.clip(p - t, -beta, beta),
+        weight=w,
+        float64_inside=False,
+        p=p,
+        t=t,
+    )

@@ -3,30 +3,37 @@ r"""Token-level losses for padded sequences, and perplexity.
 A batch of sequences of length ``T`` over a vocabulary of ``C`` tokens
 gives logits ``(N, C, T)`` (PyTorch's class-axis-1 layout) and targets
 ``(N, T)`` in which padding positions hold ``ignore_index``. These are thin
-wrappers of :func:`~lossutils.classification.cross_entropy` and
-:func:`~lossutils.classification.nll_loss` that insist on that 3-D layout
+wrappers of :func:`~lossutils.multiclass.cross_entropy` and
+:func:`~lossutils.multiclass.nll_loss` that insist on that 3-D layout
 (and catch the common ``(N, T, C)`` mix-up); 'mean' averages over the real,
 non-padding tokens.
 """
 
+from __future__ import annotations
+
 import numpy as np
+from numpy.typing import ArrayLike
 
-from ._stable import computed_in_float64
-from .classification import cross_entropy, grad_cross_entropy, grad_nll_loss, nll_loss
+from . import registry
+from ._blocks import Result
+from ._stable import working_dtype
+from ._validation import as_float_array
+from .multiclass import cross_entropy, grad_cross_entropy, grad_nll_loss, nll_loss
 
-__all__ = [
-    "sequence_cross_entropy", "sequence_nll_loss", "perplexity",
-    "grad_sequence_cross_entropy", "grad_sequence_nll_loss",
-]
+__all__ = registry.exports("sequence")
 
 
-def _check_sequence(first, target, name):
+def _check_sequence(first: ArrayLike, target: ArrayLike, name: str) -> None:
     """Check the ``(N, C, T)`` / ``(N, T)`` layout before the general checks run."""
     shape, t_shape = np.shape(first), np.shape(target)
     if len(shape) != 3:
-        raise ValueError(f"{name} must have shape (N, C, T) (batch, classes, time), got shape {shape}")
+        raise ValueError(
+            f"{name} must have shape (N, C, T) (batch, classes, time), got shape {shape}"
+        )
     if len(t_shape) != 2:
-        raise ValueError(f"target must have shape (N, T) = {(shape[0], shape[2])}, got shape {t_shape}")
+        raise ValueError(
+            f"target must have shape (N, T) = {(shape[0], shape[2])}, got shape {t_shape}"
+        )
     if t_shape != (shape[0], shape[2]) and t_shape == shape[:2]:
         raise ValueError(
             f"{name} of shape {shape} looks like (N, T, C) for target shape {t_shape}: "
@@ -34,7 +41,9 @@ def _check_sequence(first, target, name):
         )
 
 
-def sequence_cross_entropy(logits, target, *, ignore_index=-100, reduction="mean"):
+def sequence_cross_entropy(
+    logits: ArrayLike, target: ArrayLike, *, ignore_index: int = -100, reduction: str = "mean"
+) -> Result:
     r"""Token-level cross-entropy of padded sequences.
 
     Each real token is one classification over the vocabulary; padding
@@ -60,6 +69,8 @@ def sequence_cross_entropy(logits, target, *, ignore_index=-100, reduction="mean
         Sutskever, Vinyals & Le, "Sequence to Sequence Learning with Neural
         Networks", NeurIPS 2014.
 
+    Taught in: :ref:`task-types`
+
     Example:
         >>> logits = np.zeros((1, 4, 3))  # uniform over 4 tokens, 3 steps
         >>> print(round(float(sequence_cross_entropy(logits, [[1, 2, -100]])), 4))
@@ -69,7 +80,9 @@ def sequence_cross_entropy(logits, target, *, ignore_index=-100, reduction="mean
     return cross_entropy(logits, target, ignore_index=ignore_index, reduction=reduction)
 
 
-def grad_sequence_cross_entropy(logits, target, *, ignore_index=-100, reduction="mean"):
+def grad_sequence_cross_entropy(
+    logits: ArrayLike, target: ArrayLike, *, ignore_index: int = -100, reduction: str = "mean"
+) -> np.ndarray:
     r"""Gradient of :func:`sequence_cross_entropy`: ``(softmax - onehot) / n_tokens``, 0 at padding.
 
     Example:
@@ -80,7 +93,9 @@ def grad_sequence_cross_entropy(logits, target, *, ignore_index=-100, reduction=
     return grad_cross_entropy(logits, target, ignore_index=ignore_index, reduction=reduction)
 
 
-def sequence_nll_loss(log_probs, target, *, ignore_index=-100, reduction="mean"):
+def sequence_nll_loss(
+    log_probs: ArrayLike, target: ArrayLike, *, ignore_index: int = -100, reduction: str = "mean"
+) -> Result:
     r"""Token-level negative log-likelihood of padded sequences, from log-probabilities.
 
     As :func:`sequence_cross_entropy`, for models whose output layer is
@@ -99,6 +114,8 @@ def sequence_nll_loss(log_probs, target, *, ignore_index=-100, reduction="mean")
     References:
         PyTorch ``NLLLoss`` (K-dimensional case).
 
+    Taught in: :ref:`task-types`
+
     Example:
         >>> log_probs = np.log(np.full((1, 4, 2), 0.25))
         >>> print(round(float(sequence_nll_loss(log_probs, [[3, -100]])), 4))
@@ -108,7 +125,9 @@ def sequence_nll_loss(log_probs, target, *, ignore_index=-100, reduction="mean")
     return nll_loss(log_probs, target, ignore_index=ignore_index, reduction=reduction)
 
 
-def grad_sequence_nll_loss(log_probs, target, *, ignore_index=-100, reduction="mean"):
+def grad_sequence_nll_loss(
+    log_probs: ArrayLike, target: ArrayLike, *, ignore_index: int = -100, reduction: str = "mean"
+) -> np.ndarray:
     r"""Gradient of :func:`sequence_nll_loss`: ``-onehot / n_tokens``, 0 at padding.
 
     Example:
@@ -119,8 +138,7 @@ def grad_sequence_nll_loss(log_probs, target, *, ignore_index=-100, reduction="m
     return grad_nll_loss(log_probs, target, ignore_index=ignore_index, reduction=reduction)
 
 
-@computed_in_float64
-def perplexity(logits, target, *, ignore_index=-100):
+def perplexity(logits: ArrayLike, target: ArrayLike, *, ignore_index: int = -100) -> np.floating:
     r"""Perplexity: the exponential of the mean token cross-entropy.
 
     The effective number of tokens the model hesitates between: a uniform
@@ -141,8 +159,16 @@ def perplexity(logits, target, *, ignore_index=-100):
         Jelinek et al., "Perplexity -- a measure of the difficulty of speech
         recognition tasks", JASA 1977.
 
+    Taught in: :ref:`task-types`
+
     Example:
         >>> print(round(float(perplexity(np.zeros((2, 4, 3)), [[0, 1, 2], [3, -100, -100]])), 4))
         4.0
     """
-    return np.exp(sequence_cross_entropy(logits, target, ignore_index=ignore_index))
+    _check_sequence(logits, target, "logits")
+    x = as_float_array(logits, "logits")
+    # exp of the float64 mean, rounded once (float32 logits: see lossutils._stable)
+    mean_nll = sequence_cross_entropy(
+        x.astype(working_dtype(x.dtype)), target, ignore_index=ignore_index
+    )
+    return x.dtype.type(np.exp(mean_nll))

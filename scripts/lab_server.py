@@ -33,7 +33,9 @@ def _free_port() -> int:
 
 def _config_path(scratch: Path) -> Path:
     """The repository's JupyterLab overrides plus :data:`TEST_OVERRIDES`, in a fresh folder."""
-    overrides = json.loads((ROOT / ".jupyter" / "labconfig" / "default_setting_overrides.json").read_text())
+    overrides = json.loads(
+        (ROOT / ".jupyter" / "labconfig" / "default_setting_overrides.json").read_text()
+    )
     overrides.update(TEST_OVERRIDES)
     config = scratch / "config-path"
     (config / "labconfig").mkdir(parents=True, exist_ok=True)
@@ -46,12 +48,24 @@ def jupyter_lab(root: Path, scratch: Path, *, timeout_s: float = 90):
     """Serve ``root`` with JupyterLab; yield its base URL. ``scratch`` holds its config and log."""
     jupyter = Path(sys.executable).with_name("jupyter")
     port = _free_port()
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(scratch / "config"),
-           "JUPYTER_CONFIG_PATH": str(_config_path(scratch)), "JUPYTER_RUNTIME_DIR": str(scratch / "runtime")}
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(scratch / "config"),
+        "JUPYTER_CONFIG_PATH": str(_config_path(scratch)),
+        "JUPYTER_RUNTIME_DIR": str(scratch / "runtime"),
+    }
     env.pop("PYTHONPATH", None)  # the kernel sees what a student's would: the installed packages
-    cmd = [str(jupyter), "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-           "--ServerApp.token=", "--ServerApp.password=", f"--ServerApp.root_dir={root}",
-           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    cmd = [
+        str(jupyter),
+        "lab",
+        "--no-browser",
+        f"--port={port}",
+        "--ServerApp.ip=127.0.0.1",
+        "--ServerApp.token=",
+        "--ServerApp.password=",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # containers and CI often run as root
     log_path = scratch / "lab.log"
@@ -66,7 +80,9 @@ def jupyter_lab(root: Path, scratch: Path, *, timeout_s: float = 90):
                         break
                 except (urllib.error.URLError, ConnectionError, TimeoutError):
                     if server.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("jupyter lab did not start:\n" + log_path.read_text()[-3000:]) from None
+                        raise RuntimeError(
+                            "jupyter lab did not start:\n" + log_path.read_text()[-3000:]
+                        ) from None
                     time.sleep(0.5)
             yield base_url
         finally:
@@ -82,15 +98,23 @@ def jupyter_lab(root: Path, scratch: Path, *, timeout_s: float = 90):
 CURRENT_NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 
 
-def open_notebook(page, base_url: str, path: str, *, min_text: int = 1000, timeout_ms: int = 90_000) -> None:
+def open_notebook(
+    page, base_url: str, path: str, *, min_text: int = 1000, timeout_ms: int = 90_000
+) -> None:
     """Open ``path`` (relative to the served folder) in JupyterLab and wait until its Markdown
     is rendered (``min_text`` characters at least) and MathJax has typeset it."""
     # ?reset: a fresh workspace, without the tabs an earlier visit left open.
     page.goto(f"{base_url}lab/tree/{path}?reset", wait_until="domcontentloaded")
-    page.wait_for_selector(f"{CURRENT_NOTEBOOK} .jp-MarkdownCell .jp-RenderedMarkdown", timeout=timeout_ms)
+    page.wait_for_selector(
+        f"{CURRENT_NOTEBOOK} .jp-MarkdownCell .jp-RenderedMarkdown", timeout=timeout_ms
+    )
     # MathJax typesets after the Markdown is rendered; wait for the last formula.
-    page.wait_for_function("""([panel, minText]) => {
+    page.wait_for_function(
+        """([panel, minText]) => {
         const cells = [...document.querySelectorAll(panel + ' .jp-RenderedMarkdown')];
         const text = cells.map((c) => c.textContent).join(' ');
         return text.trim().length > minText && !/\\$[^$\\s][^$]*\\$/.test(text);
-    }""", arg=[CURRENT_NOTEBOOK, min_text], timeout=timeout_ms)
+    }""",
+        arg=[CURRENT_NOTEBOOK, min_text],
+        timeout=timeout_ms,
+    )

@@ -27,14 +27,18 @@ def copy_notebooks(site: Path, out: Path, chapters: list[Path] | None = None) ->
     sources = [site / "_sources" / "chapters" / f"{c.stem}.ipynb" for c in chapters]
     missing = [str(s) for s in sources if not s.is_file()]
     if missing:
-        raise FileNotFoundError("no reader notebook for " + ", ".join(missing) + ": run `make book` first")
+        raise FileNotFoundError(
+            "no reader notebook for " + ", ".join(missing) + ": run `make book` first"
+        )
     out.mkdir(parents=True, exist_ok=True)
     return [Path(shutil.copy2(source, out / source.name)) for source in sources]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--site", type=Path, default=ROOT / "_build" / "html", help="the built site")
+    parser.add_argument(
+        "--site", type=Path, default=ROOT / "_build" / "html", help="the built site"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "_build" / "notebooks")
     args = parser.parse_args(argv)
     try:

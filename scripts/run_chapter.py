@@ -24,7 +24,9 @@ def execute(path: Path, *, cwd: Path, timeout: int = 120) -> tuple[nbformat.Note
     """Execute one MyST chapter; return the executed notebook and its wall time in seconds."""
     nb = jupytext.read(path)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
+    NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
+    ).execute()
     return nb, time.perf_counter() - start
 
 
@@ -32,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("chapters", nargs="+", type=Path)
     parser.add_argument("--cwd", type=Path, default=None, help="folder the kernel starts in")
-    parser.add_argument("--save", type=Path, default=None, help="folder for the executed .ipynb files")
+    parser.add_argument(
+        "--save", type=Path, default=None, help="folder for the executed .ipynb files"
+    )
     args = parser.parse_args(argv)
     failed = 0
     for chapter in args.chapters:

@@ -44,7 +44,9 @@ def shoot_site(browser, site: Path, pages: list[str], out: Path) -> None:
                     visit = reader.open(f"{page}.html")
                     path = out / f"{page.replace('/', '__')}{'-dark' if dark else ''}.png"
                     reader.page.screenshot(path=str(path), full_page=True)
-                    problems = visit.console_errors + visit.failed_requests + visit.external_requests
+                    problems = (
+                        visit.console_errors + visit.failed_requests + visit.external_requests
+                    )
                     note = f"  ({len(problems)} problems: {problems[0]} ...)" if problems else ""
                     print(f"{visit.ready_s:5.1f} s  {path.relative_to(out.parent)}{note}")
             finally:
@@ -70,15 +72,24 @@ def shoot_lab(browser, notebooks: Path, chapter: Path, out: Path) -> list[Path]:
             try:
                 page = reader.page
                 open_notebook(page, base_url, f"{chapter.stem}.ipynb")
-                shots = [out / f"lab__{chapter.stem}{part}.png" for part in ("", "-numbers", "-exercises")]
+                shots = [
+                    out / f"lab__{chapter.stem}{part}.png"
+                    for part in ("", "-numbers", "-exercises")
+                ]
                 page.screenshot(path=str(shots[0]))
-                numbers = page.locator(f"{CURRENT_NOTEBOOK} .jp-RenderedMarkdown p",
-                                       has_text=first_glued_words(chapter)).first
+                numbers = page.locator(
+                    f"{CURRENT_NOTEBOOK} .jp-RenderedMarkdown p",
+                    has_text=first_glued_words(chapter),
+                ).first
                 numbers.evaluate("p => p.scrollIntoView({block: 'center'})")
                 page.screenshot(path=str(shots[1]))
-                exercises = page.locator(f"{CURRENT_NOTEBOOK} .jp-RenderedMarkdown h2", has_text="Exercises")
+                exercises = page.locator(
+                    f"{CURRENT_NOTEBOOK} .jp-RenderedMarkdown h2", has_text="Exercises"
+                )
                 exercises.scroll_into_view_if_needed()
-                page.locator(f"{CURRENT_NOTEBOOK} details summary").first.click()  # unfold a solution
+                page.locator(
+                    f"{CURRENT_NOTEBOOK} details summary"
+                ).first.click()  # unfold a solution
                 page.wait_for_timeout(500)  # MathJax typesets the unfolded text
                 exercises.evaluate("h => h.scrollIntoView({block: 'start'})")
                 page.screenshot(path=str(shots[2]))
@@ -91,8 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pages", nargs="*", help="pages to shoot (default: every page of the toc)")
     parser.add_argument("--site", type=Path, default=ROOT / "_build" / "html")
-    parser.add_argument("--notebooks", type=Path, default=None,
-                        help="reader notebooks (make notebooks): also shoot a chapter in JupyterLab")
+    parser.add_argument(
+        "--notebooks",
+        type=Path,
+        default=None,
+        help="reader notebooks (make notebooks): also shoot a chapter in JupyterLab",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "_build" / "screenshots")
     args = parser.parse_args(argv)
     if not (args.site / "index.html").is_file():

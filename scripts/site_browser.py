@@ -41,8 +41,10 @@ CHROMIUM_ARGS = [
 #: The window the site is checked in: a common laptop width, at 100 % zoom.
 VIEWPORT = {"width": 1280, "height": 900}
 
-INSTALL_HINT = ("install Debian's Chromium (`apt-get install chromium`) and Playwright for Python "
-                "(`pip install -r requirements.txt`) to run the browser checks")
+INSTALL_HINT = (
+    "install Debian's Chromium (`apt-get install chromium`) and Playwright for Python "
+    "(`pip install -r requirements.txt`) to run the browser checks"
+)
 
 
 def find_chromium() -> str | None:
@@ -50,7 +52,11 @@ def find_chromium() -> str | None:
     if "CHROMIUM" in os.environ:
         candidates = [os.environ["CHROMIUM"]]
     else:
-        candidates = ["/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")]
+        candidates = [
+            "/usr/bin/chromium",
+            shutil.which("chromium"),
+            shutil.which("chromium-browser"),
+        ]
     return next((c for c in candidates if c and Path(c).is_file() and os.access(c, os.X_OK)), None)
 
 
@@ -66,7 +72,7 @@ def missing_requirements() -> str | None:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
+    def log_message(self, format, *args):
         pass
 
 
@@ -95,7 +101,9 @@ def chromium():
     if executable is None:
         raise RuntimeError(INSTALL_HINT)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
         try:
             yield browser
         finally:
@@ -108,8 +116,10 @@ class Visit:
 
     url: str
     status: int | None = None
-    load_s: float = float("nan")    # navigation start to the window's load event
-    ready_s: float = float("nan")   # ... to MathJax having typeset the page (what a reader waits for)
+    load_s: float = float("nan")  # navigation start to the window's load event
+    ready_s: float = float(
+        "nan"
+    )  # ... to MathJax having typeset the page (what a reader waits for)
     console_errors: list[str] = field(default_factory=list)
     external_requests: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
@@ -123,12 +133,16 @@ class Reader:
         self.host = urlsplit(base_url).netloc
         # A first visit (a fresh context, nothing in localStorage) by a reader whose system is in
         # light or dark mode: the theme's default "auto" mode follows the system.
-        self.context = browser.new_context(viewport=viewport or VIEWPORT, color_scheme="dark" if dark else "light")
+        self.context = browser.new_context(
+            viewport=viewport or VIEWPORT, color_scheme="dark" if dark else "light"
+        )
         self.context.route("**/*", self._only_local)
         self.page = self.context.new_page()
         self._visit: Visit | None = None
         self.page.on("console", self._on_console)
-        self.page.on("pageerror", lambda error: self._record("console_errors", f"uncaught: {error}"))
+        self.page.on(
+            "pageerror", lambda error: self._record("console_errors", f"uncaught: {error}")
+        )
         self.page.on("response", self._on_response)
 
     # -- recording ---------------------------------------------------------------------------
@@ -147,7 +161,9 @@ class Reader:
     def _on_console(self, message):
         if message.type == "error":
             location = message.location.get("url", "") if message.location else ""
-            self._record("console_errors", f"{message.text} ({location})" if location else message.text)
+            self._record(
+                "console_errors", f"{message.text} ({location})" if location else message.text
+            )
 
     def _on_response(self, response):
         if response.status >= 400:
@@ -160,7 +176,9 @@ class Reader:
         start = time.perf_counter()
         response = self.page.goto(visit.url, wait_until="load")
         visit.status = response.status if response else None
-        visit.load_s = self.page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd") / 1000
+        visit.load_s = (
+            self.page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd") / 1000
+        )
         wait_for_mathjax(self.page)
         visit.ready_s = time.perf_counter() - start
         return visit
@@ -173,5 +191,7 @@ def wait_for_mathjax(page, timeout_ms: int = 30_000) -> None:
     """Wait for MathJax's start-up promise (it typesets the page) if the page has any math."""
     if page.evaluate("document.querySelectorAll('.math').length") == 0:
         return
-    page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=timeout_ms)
+    page.wait_for_function(
+        "() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=timeout_ms
+    )
     page.evaluate("() => MathJax.startup.promise")

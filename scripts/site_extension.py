@@ -34,7 +34,11 @@ def _script_key(script) -> tuple:
     """What makes two ``<script>`` tags the same: source (or body), priority and attributes."""
     filename = getattr(script, "filename", script)
     attributes = getattr(script, "attributes", {})
-    return (os.fspath(filename or ""), getattr(script, "priority", 500), tuple(sorted(attributes.items())))
+    return (
+        os.fspath(filename or ""),
+        getattr(script, "priority", 500),
+        tuple(sorted(attributes.items())),
+    )
 
 
 def drop_duplicate_scripts(app, pagename, templatename, context, doctree):

@@ -28,7 +28,17 @@ def build_book(source: Path, output: Path, *, force: bool = True) -> subprocess.
     forced = output / "_config.yml"
     output.mkdir(parents=True, exist_ok=True)
     forced.write_text(yaml.safe_dump(config))
-    cmd = [str(JUPYTER_BOOK), "build", str(source), "--path-output", str(output), "--config", str(forced),
-           "-n", "-W", "--keep-going"]
+    cmd = [
+        str(JUPYTER_BOOK),
+        "build",
+        str(source),
+        "--path-output",
+        str(output),
+        "--config",
+        str(forced),
+        "-n",
+        "-W",
+        "--keep-going",
+    ]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)

@@ -24,8 +24,11 @@ from editions.reader import CHECK_TAG
 
 def student_cells(path: Path) -> list[str]:
     """The sources of the chapter's code cells a student runs: all but the check cells."""
-    return [c.source for c in jupytext.read(path).cells
-            if c.cell_type == "code" and CHECK_TAG not in c.metadata.get("tags", [])]
+    return [
+        c.source
+        for c in jupytext.read(path).cells
+        if c.cell_type == "code" and CHECK_TAG not in c.metadata.get("tags", [])
+    ]
 
 
 def run_chapter_code(path: Path) -> SimpleNamespace:
@@ -46,7 +49,7 @@ def run_chapter_code(path: Path) -> SimpleNamespace:
         for index, source in enumerate(student_cells(path)):
             code = compile(transform(source), f"{path.name}, code cell {index + 1}", "exec")
             with contextlib.redirect_stdout(io.StringIO()):
-                exec(code, namespace)  # noqa: S102 (the course's own chapter)
+                exec(code, namespace)
             plt.close("all")
     finally:
         torch.set_default_dtype(saved[0])

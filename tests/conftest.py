@@ -15,14 +15,18 @@ from book import ROOT, build_book
 # folders, so the builds they start find it through PYTHONPATH instead.
 SCRIPTS = ROOT / "scripts"
 sys.path.insert(0, str(SCRIPTS))
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SCRIPTS), os.environ.get("PYTHONPATH")]))
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [str(SCRIPTS), os.environ.get("PYTHONPATH")])
+)
 
 #: Per-page load times measured by the browser tests, printed at the end of the run.
 PAGE_LOAD_TIMES = pytest.StashKey[dict]()
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "browser: drives Chromium (needs `apt-get install chromium`)")
+    config.addinivalue_line(
+        "markers", "browser: drives Chromium (needs `apt-get install chromium`)"
+    )
     config.stash[PAGE_LOAD_TIMES] = {}
 
 

@@ -10,7 +10,13 @@ import torch
 import torch.nn.functional as F
 
 import lossutils as lu
-from lossutils.advice import FOCAL_THRESHOLD, TASKS, WEIGHTING_THRESHOLD, Recommendation, choose_loss
+from lossutils.advice import (
+    FOCAL_THRESHOLD,
+    TASKS,
+    WEIGHTING_THRESHOLD,
+    Recommendation,
+    choose_loss,
+)
 
 CLASSIFICATION = ("binary", "multiclass", "multilabel")
 RATIOS = (None, 1.0, 2.5, WEIGHTING_THRESHOLD, 19, 99.5, FOCAL_THRESHOLD, 1e4)
@@ -82,23 +88,27 @@ def test_recommended_kwargs_run_and_pytorch_agrees(kw):
 
 def test_regression_branches():
     assert choose_loss("regression") == Recommendation(
-        "mse", "identity", "MSELoss", choose_loss("regression").reason)
+        "mse", "identity", "MSELoss", choose_loss("regression").reason
+    )
     rec = choose_loss("regression", outliers=True)
     assert (rec.loss, rec.pytorch, rec.kwargs) == ("huber", "HuberLoss", {"delta": 1.0})
     assert "outlier" in rec.reason
 
 
-@pytest.mark.parametrize("task, from_logits, loss, activation, pytorch", [
-    ("binary", True, "binary_cross_entropy_with_logits", "sigmoid", "BCEWithLogitsLoss"),
-    ("multilabel", True, "binary_cross_entropy_with_logits", "sigmoid", "BCEWithLogitsLoss"),
-    ("multiclass", True, "cross_entropy", "softmax", "CrossEntropyLoss"),
-    ("sequence", True, "sequence_cross_entropy", "softmax", "CrossEntropyLoss"),
-    # The activation already in the model: the loss must take probabilities or log-probabilities.
-    ("binary", False, "binary_cross_entropy", "sigmoid", "BCELoss"),
-    ("multilabel", False, "binary_cross_entropy", "sigmoid", "BCELoss"),
-    ("multiclass", False, "nll_loss", "log_softmax", "NLLLoss"),
-    ("sequence", False, "sequence_nll_loss", "log_softmax", "NLLLoss"),
-])
+@pytest.mark.parametrize(
+    "task, from_logits, loss, activation, pytorch",
+    [
+        ("binary", True, "binary_cross_entropy_with_logits", "sigmoid", "BCEWithLogitsLoss"),
+        ("multilabel", True, "binary_cross_entropy_with_logits", "sigmoid", "BCEWithLogitsLoss"),
+        ("multiclass", True, "cross_entropy", "softmax", "CrossEntropyLoss"),
+        ("sequence", True, "sequence_cross_entropy", "softmax", "CrossEntropyLoss"),
+        # The activation already in the model: the loss must take probabilities or log-probabilities.
+        ("binary", False, "binary_cross_entropy", "sigmoid", "BCELoss"),
+        ("multilabel", False, "binary_cross_entropy", "sigmoid", "BCELoss"),
+        ("multiclass", False, "nll_loss", "log_softmax", "NLLLoss"),
+        ("sequence", False, "sequence_nll_loss", "log_softmax", "NLLLoss"),
+    ],
+)
 def test_balanced_classification(task, from_logits, loss, activation, pytorch):
     rec = choose_loss(task, from_logits=from_logits)
     assert (rec.loss, rec.activation, rec.pytorch, rec.kwargs) == (loss, activation, pytorch, {})
@@ -111,7 +121,10 @@ def test_mild_imbalance_keeps_the_plain_loss_and_says_so(task):
         assert rec.loss == choose_loss(task).loss and rec.kwargs == {}
         assert "rarely needs a correction" in rec.reason
     # Mild imbalance with a final activation in the model is fine too.
-    assert choose_loss(task, imbalance=2, from_logits=False).loss == choose_loss(task, from_logits=False).loss
+    assert (
+        choose_loss(task, imbalance=2, from_logits=False).loss
+        == choose_loss(task, from_logits=False).loss
+    )
 
 
 @pytest.mark.parametrize("task", ["binary", "multilabel"])
@@ -132,7 +145,11 @@ def test_multiclass_imbalance_thresholds():
     assert (weighted.loss, weighted.kwargs) == ("cross_entropy", {})
     assert "weight=" in weighted.reason
     focal = choose_loss("multiclass", imbalance=1000)
-    assert (focal.loss, focal.pytorch, focal.kwargs) == ("softmax_focal_loss", "CrossEntropyLoss", {"gamma": 2.0})
+    assert (focal.loss, focal.pytorch, focal.kwargs) == (
+        "softmax_focal_loss",
+        "CrossEntropyLoss",
+        {"gamma": 2.0},
+    )
 
 
 def test_weighting_balances_the_total_weight_of_the_classes():
@@ -162,11 +179,19 @@ def test_recommendation_is_frozen_hashable_and_owns_its_kwargs():
     assert Recommendation("mse", "identity", "MSELoss", "Because.").kwargs == {}
 
 
-@pytest.mark.parametrize("task, hint", [
-    ("classification", None), ("Binary", "did you mean 'binary'"), ("multi-class", "did you mean 'multiclass'"),
-    ("multi_label", "did you mean 'multilabel'"), ("imbalanced", "imbalance is not a task"), ("", None),
-    (None, None), (3, None),
-])
+@pytest.mark.parametrize(
+    "task, hint",
+    [
+        ("classification", None),
+        ("Binary", "did you mean 'binary'"),
+        ("multi-class", "did you mean 'multiclass'"),
+        ("multi_label", "did you mean 'multilabel'"),
+        ("imbalanced", "imbalance is not a task"),
+        ("", None),
+        (None, None),
+        (3, None),
+    ],
+)
 def test_unknown_task_is_named(task, hint):
     with pytest.raises(ValueError, match=r"^task must be one of 'regression'") as err:
         choose_loss(task)
@@ -199,13 +224,16 @@ def test_outliers_only_for_regression(task):
     assert choose_loss(task, outliers=False) == choose_loss(task)
 
 
-@pytest.mark.parametrize("name, kw", [
-    ("outliers", {"task": "regression", "outliers": 1}),
-    ("outliers", {"task": "regression", "outliers": "yes"}),
-    ("outliers", {"task": "regression", "outliers": None}),
-    ("from_logits", {"task": "binary", "from_logits": 0}),
-    ("from_logits", {"task": "multiclass", "from_logits": "False"}),
-])
+@pytest.mark.parametrize(
+    "name, kw",
+    [
+        ("outliers", {"task": "regression", "outliers": 1}),
+        ("outliers", {"task": "regression", "outliers": "yes"}),
+        ("outliers", {"task": "regression", "outliers": None}),
+        ("from_logits", {"task": "binary", "from_logits": 0}),
+        ("from_logits", {"task": "multiclass", "from_logits": "False"}),
+    ],
+)
 def test_flags_must_be_bool(name, kw):
     with pytest.raises(ValueError, match=rf"^{name} must be True or False"):
         choose_loss(**kw)
@@ -230,7 +258,11 @@ def test_tasks_constant_and_thresholds():
 
 def test_every_task_has_a_recommendation():
     assert {choose_loss(t).loss for t in TASKS} == {
-        "mse", "binary_cross_entropy_with_logits", "cross_entropy", "sequence_cross_entropy"}
+        "mse",
+        "binary_cross_entropy_with_logits",
+        "cross_entropy",
+        "sequence_cross_entropy",
+    }
 
 
 def test_weighted_recommendation_matches_pytorch_pos_weight_on_data():
@@ -241,5 +273,7 @@ def test_weighted_recommendation_matches_pytorch_pos_weight_on_data():
     z = rng.normal(size=200)
     rec = choose_loss("binary", imbalance=ratio)
     ours = lu.weighted_binary_cross_entropy_with_logits(z, y, **rec.kwargs)
-    ref = F.binary_cross_entropy_with_logits(torch.from_numpy(z), torch.from_numpy(y), pos_weight=torch.tensor(ratio))
+    ref = F.binary_cross_entropy_with_logits(
+        torch.from_numpy(z), torch.from_numpy(y), pos_weight=torch.tensor(ratio)
+    )
     assert np.isclose(ours, ref.item(), rtol=1e-12)

@@ -20,8 +20,13 @@ def test_book_builds_without_warnings_or_cell_errors(built_book):
     result, _ = built_book
     log = result.stdout + result.stderr
     assert result.returncode == 0, f"jupyter-book build failed:\n{log[-6000:]}"
-    warnings = [line for line in log.splitlines() if re.search(r"\bWARNING\b", line)
-                and "Kernel is running over TCP" not in line and "Location 'file:" not in line]
+    warnings = [
+        line
+        for line in log.splitlines()
+        if re.search(r"\bWARNING\b", line)
+        and "Kernel is running over TCP" not in line
+        and "Location 'file:" not in line
+    ]
     assert warnings == [], "\n".join(warnings)
     assert "Executing notebook failed" not in log
     assert "CellExecutionError" not in log
@@ -51,7 +56,9 @@ def _tiny_book(tmp_path: Path, cell_source: str) -> Path:
     (book / "_toc.yml").write_text("format: jb-book\nroot: index\nchapters:\n  - file: chapter\n")
     (book / "index.md").write_text("# Tiny book\n\nA test book.\n")
     header = (ROOT / "chapters" / "what-is-a-loss.md").read_text().split("---\n")[1]
-    (book / "chapter.md").write_text(f"---\n{header}---\n\n# A chapter\n\n```{{code-cell}} ipython3\n{cell_source}\n```\n")
+    (book / "chapter.md").write_text(
+        f"---\n{header}---\n\n# A chapter\n\n```{{code-cell}} ipython3\n{cell_source}\n```\n"
+    )
     return book
 
 
@@ -81,7 +88,10 @@ def test_every_figure_cell_renders_its_image_with_its_alt_text(built_book):
     _, site = built_book
     for path in chapter_paths():
         page = html_lib.unescape((site / "chapters" / f"{path.stem}.html").read_text())
-        alts = [c.metadata["mystnb"]["image"]["alt"] for c in jupytext.read(path).cells
-                if c.metadata.get("mystnb", {}).get("image", {}).get("alt")]
+        alts = [
+            c.metadata["mystnb"]["image"]["alt"]
+            for c in jupytext.read(path).cells
+            if c.metadata.get("mystnb", {}).get("image", {}).get("alt")
+        ]
         missing = [alt for alt in alts if f'alt="{alt}"' not in page]
         assert missing == [], f"{path.name}: figures not on the page: {missing}"

@@ -22,16 +22,24 @@ def test_same_output_as_myst_nb(monkeypatch, value, display):
     import IPython.display
     import myst_nb.ext.glue as reference
 
-    ours = _captured(monkeypatch, IPython.display, "display", book.glue, "x", value, display=display)
-    theirs = _captured(monkeypatch, reference, "ipy_display", reference.glue, "x", value, display=display)
+    ours = _captured(
+        monkeypatch, IPython.display, "display", book.glue, "x", value, display=display
+    )
+    theirs = _captured(
+        monkeypatch, reference, "ipy_display", reference.glue, "x", value, display=display
+    )
     assert ours == theirs
 
 
 def test_numpy_scalars_are_glued_as_python_numbers(monkeypatch):
     import IPython.display
 
-    (bundle,), kwargs = _captured(monkeypatch, IPython.display, "display", book.glue, "x", np.float64(0.5), display=False)
+    (bundle,), kwargs = _captured(
+        monkeypatch, IPython.display, "display", book.glue, "x", np.float64(0.5), display=False
+    )
     assert bundle == {book.GLUE_PREFIX + "text/plain": "0.5"}
     assert kwargs["metadata"]["scrapbook"] == {"name": "x", "mime_prefix": book.GLUE_PREFIX}
-    (bundle,), _ = _captured(monkeypatch, IPython.display, "display", book.glue, "n", np.array(7), display=True)
+    (bundle,), _ = _captured(
+        monkeypatch, IPython.display, "display", book.glue, "n", np.array(7), display=True
+    )
     assert bundle == {"text/plain": "7"}

@@ -24,10 +24,12 @@ MAX_LINE = 88
 #: The longest check cell, in non-blank lines: one claim and the numbers it glues.
 MAX_CHECK_LINES = 15
 #: Calls that change how later code behaves, far from where they are made.
-GLOBAL_SETTINGS = re.compile(r"torch\.set_default_dtype|torch\.set_num_threads|torch\.manual_seed|"
-                             r"torch\.use_deterministic_algorithms|np\.random\.seed|np\.seterr|"
-                             r"np\.set_printoptions|torch\.set_printoptions|warnings\.(filterwarnings|"
-                             r"simplefilter)|rcParams|plt\.style\.use")
+GLOBAL_SETTINGS = re.compile(
+    r"torch\.set_default_dtype|torch\.set_num_threads|torch\.manual_seed|"
+    r"torch\.use_deterministic_algorithms|np\.random\.seed|np\.seterr|"
+    r"np\.set_printoptions|torch\.set_printoptions|warnings\.(filterwarnings|"
+    r"simplefilter)|rcParams|plt\.style\.use"
+)
 HIDDEN_TAGS = {"remove-cell", "remove-input", "remove-output"}
 
 
@@ -54,10 +56,14 @@ def test_imports_and_set_up_come_first_and_visible(path):
     first = next(i for i, c in enumerate(cells) if c.cell_type == "code")
     setup, before = cells[first], cells[first - 1].source if first else ""
     assert not _tags(setup) & (HIDDEN_TAGS | {"hide-input", "hide-cell", CHECK_TAG}), (
-        f"{path.name}: the set-up cell is hidden")
-    assert re.search(r"^(import|from) ", setup.source, flags=re.M), f"{path.name}: the first code cell imports nothing"
+        f"{path.name}: the set-up cell is hidden"
+    )
+    assert re.search(r"^(import|from) ", setup.source, flags=re.M), (
+        f"{path.name}: the first code cell imports nothing"
+    )
     assert "We'll need the following imports" in before, (
-        f"{path.name}: introduce the set-up cell with \"We'll need the following imports\"")
+        f'{path.name}: introduce the set-up cell with "We\'ll need the following imports"'
+    )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
@@ -65,10 +71,14 @@ def test_hidden_cells_are_check_cells_or_autograder_tests(path):
     for cell in _code(path):
         hidden = _tags(cell) & HIDDEN_TAGS
         if _is_check(cell) or "test" in _tags(cell):
-            assert hidden == {"remove-cell"}, f"{path.name}: tag check and test cells remove-cell:\n{cell.source[:200]}"
+            assert hidden == {"remove-cell"}, (
+                f"{path.name}: tag check and test cells remove-cell:\n{cell.source[:200]}"
+            )
         else:
-            assert not hidden, (f"{path.name}: a hidden cell that is neither a check (tags: [check, "
-                                f"remove-cell]) nor an autograder test:\n{cell.source[:200]}")
+            assert not hidden, (
+                f"{path.name}: a hidden cell that is neither a check (tags: [check, "
+                f"remove-cell]) nor an autograder test:\n{cell.source[:200]}"
+            )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
@@ -79,15 +89,21 @@ def test_check_cells_are_short_and_only_check_or_glue(path):
         where = f"{path.name}: check cell starting {lines[0][:70]!r}"
         assert len(lines) <= MAX_CHECK_LINES, (
             f"{where}: {len(lines)} lines (at most {MAX_CHECK_LINES}); split it by claim, or move a "
-            "re-run of an experiment into tests/claims/")
-        assert "assert " in cell.source or "glue(" in cell.source, f"{where}: neither asserts nor glues"
+            "re-run of an experiment into tests/claims/"
+        )
+        assert "assert " in cell.source or "glue(" in cell.source, (
+            f"{where}: neither asserts nor glues"
+        )
         assert not re.search(r"^\s*(def|class) ", cell.source, flags=re.M), (
-            f"{where}: defines a function or class; helpers belong in visible code or in tests/")
+            f"{where}: defines a function or class; helpers belong in visible code or in tests/"
+        )
         last = ast.parse(cell.source).body[-1]
-        shows = isinstance(last, ast.Expr) and not (isinstance(last.value, ast.Call)
-                                                    and ast.unparse(last.value.func) == "glue")
+        shows = isinstance(last, ast.Expr) and not (
+            isinstance(last.value, ast.Call) and ast.unparse(last.value.func) == "glue"
+        )
         assert not shows and not re.search(r"\b(print|display)\(", cell.source), (
-            f"{where}: shows something; a check cell's output is never seen")
+            f"{where}: shows something; a check cell's output is never seen"
+        )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
@@ -95,14 +111,21 @@ def test_only_check_cells_glue(path):
     """Reader notebooks drop the check cells, and with them every glue call."""
     for cell in _code(path):
         if not _is_check(cell):
-            assert not re.search(r"\bglue\b", cell.source), f"{path.name}: glue in a visible cell:\n{cell.source[:200]}"
+            assert not re.search(r"\bglue\b", cell.source), (
+                f"{path.name}: glue in a visible cell:\n{cell.source[:200]}"
+            )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
 def test_visible_code_fits_88_columns(path):
     """Every code line a student can see, in any edition, fits the usual 88 columns."""
-    long = [f"{len(line)}: {line}" for c in _code(path) if not _is_check(c)
-            for line in c.source.splitlines() if len(line) > MAX_LINE]
+    long = [
+        f"{len(line)}: {line}"
+        for c in _code(path)
+        if not _is_check(c)
+        for line in c.source.splitlines()
+        if len(line) > MAX_LINE
+    ]
     assert long == [], f"{path.name}: code lines over {MAX_LINE} characters:\n" + "\n".join(long)
 
 
@@ -114,9 +137,13 @@ def test_global_settings_are_visible_and_explained(path):
         for i, line in enumerate(lines):
             if not GLOBAL_SETTINGS.search(line):
                 continue
-            assert not _is_check(cell), f"{path.name}: a check cell changes global state: {line.strip()}"
+            assert not _is_check(cell), (
+                f"{path.name}: a check cell changes global state: {line.strip()}"
+            )
             explained = "#" in line or (i > 0 and lines[i - 1].strip().startswith("#"))
-            assert explained, f"{path.name}: say in a comment why this global setting is needed: {line.strip()}"
+            assert explained, (
+                f"{path.name}: say in a comment why this global setting is needed: {line.strip()}"
+            )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
@@ -134,7 +161,9 @@ def test_exercises_have_labels_and_solutions(path):
     assert len(labels) >= 3, f"{path.name}: {len(labels)} exercises, expected at least 3"
     for label in labels:
         assert label.startswith("ex-"), label
-        has_solution = re.search(r"\{solution(?:-start)?\} " + re.escape(label) + r"\s*\n:class: dropdown", text)
+        has_solution = re.search(
+            r"\{solution(?:-start)?\} " + re.escape(label) + r"\s*\n:class: dropdown", text
+        )
         assert has_solution, f"{path.name}: exercise {label} has no dropdown solution"
 
 
@@ -166,15 +195,20 @@ def test_every_figure_cell_has_alt_text_and_a_caption(path):
         if cell.cell_type == "code" and "new_figure(" in cell.source and "def " not in cell.source:
             meta = cell.metadata.get("mystnb", {})
             alt = meta.get("image", {}).get("alt", "")
-            assert len(alt) >= 30, f"{path.name}: figure cell without a descriptive alt text:\n{cell.source[:200]}"
-            assert meta.get("figure", {}).get("caption"), f"{path.name}: figure cell without a caption"
+            assert len(alt) >= 30, (
+                f"{path.name}: figure cell without a descriptive alt text:\n{cell.source[:200]}"
+            )
+            assert meta.get("figure", {}).get("caption"), (
+                f"{path.name}: figure cell without a caption"
+            )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
 def test_checks_itself_against_pytorch(path):
     checks = [c.source for c in _code(path) if _is_check(c)]
     assert any("torch" in src and "assert" in src for src in checks), (
-        f"{path.name}: no check cell asserts agreement with PyTorch")
+        f"{path.name}: no check cell asserts agreement with PyTorch"
+    )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
@@ -190,6 +224,8 @@ def test_numbers_in_prose_are_glued(path):
 @pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
 def test_randomness_is_seeded(path):
     code = "\n".join(c.source for c in _cells(path) if c.cell_type == "code")
-    assert "np.random.rand" not in code and "np.random.seed" not in code, "use np.random.default_rng(seed)"
+    assert "np.random.rand" not in code and "np.random.seed" not in code, (
+        "use np.random.default_rng(seed)"
+    )
     if re.search(r"torch\.(rand|randn|randint|nn\.Linear|nn\.Sequential)", code):
         assert "torch.manual_seed(" in code

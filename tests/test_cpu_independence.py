@@ -37,7 +37,9 @@ _PROBE = (
 
 def _numpy_cpu(env: dict[str, str] | None = None) -> dict[str, list[str]]:
     """NumPy's dispatch targets and the CPU features it enables, as a fresh process sees them."""
-    out = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout)
 
 
@@ -74,11 +76,21 @@ def test_there_is_more_than_one_level_on_x86_64():
 
 @pytest.mark.parametrize(("name", "disabled", "aten"), LEVELS, ids=[lv[0] for lv in LEVELS])
 def test_accuracy_tests_pass_at_every_dispatch_level(name, disabled, aten):
-    env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(disabled), "ATEN_CPU_CAPABILITY": aten}
+    env = {
+        **os.environ,
+        "NPY_DISABLE_CPU_FEATURES": " ".join(disabled),
+        "ATEN_CPU_CAPABILITY": aten,
+    }
     # The level is really in force: none of the disabled targets is enabled in the child.
     assert not set(disabled) & set(_numpy_cpu(env)["enabled"])
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *ACCURACY_TESTS],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
-    assert result.returncode == 0, f"at level {name} ({' '.join(disabled) or 'all targets'}):\n{result.stdout[-4000:]}"
+    assert result.returncode == 0, (
+        f"at level {name} ({' '.join(disabled) or 'all targets'}):\n{result.stdout[-4000:]}"
+    )

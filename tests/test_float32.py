@@ -1,7 +1,7 @@
 """float32 inputs: float32 results, the float64 answer rounded once, and agreement with PyTorch.
 
 Every function that calls a transcendental kernel (exp, log, log1p, pow) evaluates float32
-input in float64 and rounds the result once (lossutils/_stable.py), so its float32 result is
+input in float64 and rounds the result once (lossutils/_stable.py, lossutils/_blocks.py), so its float32 result is
 within one ulp of its float64 result on every CPU. ``test_cpu_independence.py`` runs this file
 again under each SIMD dispatch level of NumPy and each CPU capability of PyTorch.
 """
@@ -19,10 +19,14 @@ EPS32 = float(np.finfo(np.float32).eps)
 TINY32 = float(np.finfo(np.float32).tiny)
 rng = np.random.default_rng(11)
 # Typical and extreme logits, binary targets (hard and soft), 4 classes (one index ignored).
-Z = np.concatenate([rng.normal(scale=4, size=3000), rng.uniform(-120, 120, 1000)]).astype(np.float32)
+Z = np.concatenate([rng.normal(scale=4, size=3000), rng.uniform(-120, 120, 1000)]).astype(
+    np.float32
+)
 T = rng.choice(np.array([0.0, 1.0, 0.3], dtype=np.float32), size=Z.size)
 P = lu.sigmoid(Z.astype(np.float64)).astype(np.float32)
-X = np.concatenate([rng.normal(scale=4, size=(900, 4)), rng.uniform(-120, 120, (100, 4))]).astype(np.float32)
+X = np.concatenate([rng.normal(scale=4, size=(900, 4)), rng.uniform(-120, 120, (100, 4))]).astype(
+    np.float32
+)
 Y = np.where(rng.uniform(size=1000) < 0.05, -100, rng.integers(0, 4, 1000))
 Q = rng.dirichlet(np.ones(4), size=1000).astype(np.float32)  # class-probability targets
 SEQ, SEQ_T = X.reshape(50, 20, 4).transpose(0, 2, 1), Y.reshape(50, 20)  # (N, C, T), (N, T)
@@ -43,19 +47,40 @@ CASES = [
     ("softmax", lu.softmax, (X,), {"axis": 1}),
     ("log_softmax", lu.log_softmax, (X,), {"axis": 1}),
     *_binary("binary_cross_entropy", "grad_binary_cross_entropy", reduction="none"),
-    *_binary("binary_cross_entropy_with_logits", "grad_binary_cross_entropy_with_logits",
-             reduction="none", pos_weight=np.float32(3.0)),
+    *_binary(
+        "binary_cross_entropy_with_logits",
+        "grad_binary_cross_entropy_with_logits",
+        reduction="none",
+        pos_weight=np.float32(3.0),
+    ),
     *_binary("binary_cross_entropy_with_logits", "grad_binary_cross_entropy_with_logits"),
-    *_binary("weighted_binary_cross_entropy_with_logits",
-             "grad_weighted_binary_cross_entropy_with_logits", reduction="none", w0=0.5, w1=4.0),
+    *_binary(
+        "weighted_binary_cross_entropy_with_logits",
+        "grad_weighted_binary_cross_entropy_with_logits",
+        reduction="none",
+        w0=0.5,
+        w1=4.0,
+    ),
     *_binary("sigmoid_focal_loss", "grad_sigmoid_focal_loss", gamma=2.0),
-    *_binary("sigmoid_focal_loss", "grad_sigmoid_focal_loss", gamma=0.5, alpha=-1, reduction="mean"),
-    ("multilabel_soft_margin_loss", lu.multilabel_soft_margin_loss, (Z.reshape(-1, 8), T.reshape(-1, 8)),
-     {"reduction": "none"}),
-    ("grad_multilabel_soft_margin_loss", lu.grad_multilabel_soft_margin_loss,
-     (Z.reshape(-1, 8), T.reshape(-1, 8)), {}),
+    *_binary(
+        "sigmoid_focal_loss", "grad_sigmoid_focal_loss", gamma=0.5, alpha=-1, reduction="mean"
+    ),
+    (
+        "multilabel_soft_margin_loss",
+        lu.multilabel_soft_margin_loss,
+        (Z.reshape(-1, 8), T.reshape(-1, 8)),
+        {"reduction": "none"},
+    ),
+    (
+        "grad_multilabel_soft_margin_loss",
+        lu.grad_multilabel_soft_margin_loss,
+        (Z.reshape(-1, 8), T.reshape(-1, 8)),
+        {},
+    ),
     *_class("cross_entropy", "grad_cross_entropy", reduction="none"),
-    *_class("cross_entropy", "grad_cross_entropy", label_smoothing=0.1, weight=[1.0, 2.0, 0.5, 1.0]),
+    *_class(
+        "cross_entropy", "grad_cross_entropy", label_smoothing=0.1, weight=[1.0, 2.0, 0.5, 1.0]
+    ),
     ("cross_entropy(probabilities)", lu.cross_entropy, (X, Q), {"reduction": "none"}),
     ("grad_cross_entropy(probabilities)", lu.grad_cross_entropy, (X, Q), {}),
     *_class("softmax_focal_loss", "grad_softmax_focal_loss", reduction="none"),
@@ -64,12 +89,26 @@ CASES = [
     ("grad_sequence_cross_entropy", lu.grad_sequence_cross_entropy, (SEQ, SEQ_T), {}),
     ("perplexity", lu.perplexity, (SEQ, SEQ_T), {}),
 ]
-CASES = [(i, f, (P, T) if "binary_cross_entropy" == f.__name__.removeprefix("grad_") else args, kw)
-         for i, f, args, kw in CASES]  # BCE on probabilities takes P, not logits
+CASES = [
+    (i, f, (P, T) if "binary_cross_entropy" == f.__name__.removeprefix("grad_") else args, kw)
+    for i, f, args, kw in CASES
+]  # BCE on probabilities takes P, not logits
 # Functions built from additions and multiplications only: IEEE arithmetic is correctly rounded
 # on every CPU, so they compute in their input's dtype.
-ARITHMETIC_ONLY = {"mse", "mae", "huber", "smooth_l1", "grad_mse", "grad_mae", "grad_huber", "grad_smooth_l1",
-                   "nll_loss", "grad_nll_loss", "sequence_nll_loss", "grad_sequence_nll_loss"}
+ARITHMETIC_ONLY = {
+    "mse",
+    "mae",
+    "huber",
+    "smooth_l1",
+    "grad_mse",
+    "grad_mae",
+    "grad_huber",
+    "grad_smooth_l1",
+    "nll_loss",
+    "grad_nll_loss",
+    "sequence_nll_loss",
+    "grad_sequence_nll_loss",
+}
 NOT_NUMERIC = {"choose_loss"}
 
 
@@ -83,7 +122,9 @@ def test_every_public_function_is_covered():
 def test_float32_is_the_float64_result_rounded_once(fn, args, kw):
     got = np.asarray(fn(*args, **kw))
     assert got.dtype == np.float32
-    want = np.asarray(fn(*(a.astype(np.float64) if a.dtype == np.float32 else a for a in args), **kw))
+    want = np.asarray(
+        fn(*(a.astype(np.float64) if a.dtype == np.float32 else a for a in args), **kw)
+    )
     assert want.dtype == np.float64
     # One ulp of the float64 value (half an ulp for the rounding, and room to spare); values
     # below float32's normal range are judged by their absolute error.
@@ -101,7 +142,9 @@ def test_float32_in_float32_out():
     assert isinstance(lu.binary_cross_entropy_with_logits(x, y), np.float32)
     assert lu.log_softmax(x).dtype == np.float32
     assert isinstance(lu.binary_cross_entropy(lu.sigmoid(x), y), np.float32)
-    assert lu.sigmoid(np.float16(0.5)).dtype == np.float32  # float16 is computed as float32 always was
+    assert (
+        lu.sigmoid(np.float16(0.5)).dtype == np.float32
+    )  # float16 is computed as float32 always was
     assert lu.cross_entropy(x.astype(np.float16), t, reduction="none").dtype == np.float32
 
 
@@ -134,5 +177,9 @@ def test_float32_agrees_with_torch_float32():
     # log_softmax is x - max - log(sum of 10 exps): near 0 (the dominant class) its error is
     # absolute, relative to the size of the logits subtracted.
     bound = _torch_bound(x.shape[1])
-    np.testing.assert_allclose(lu.log_softmax(x, axis=1), torch.log_softmax(tx, 1).numpy(),
-                               rtol=bound, atol=bound * np.abs(x).max())
+    np.testing.assert_allclose(
+        lu.log_softmax(x, axis=1),
+        torch.log_softmax(tx, 1).numpy(),
+        rtol=bound,
+        atol=bound * np.abs(x).max(),
+    )

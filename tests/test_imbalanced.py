@@ -5,40 +5,14 @@ exactly as torchvision.ops.focal_loss does it.
 """
 
 import numpy as np
-import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import lossutils as lu
-
-RTOL, ATOL = 1e-10, 1e-12
-REDUCTIONS = ["mean", "sum", "none"]
-SETTINGS = settings(max_examples=30, deadline=None)
-
-logit = st.floats(-6, 6, allow_nan=False, width=64)
-unit = st.floats(0, 1, allow_nan=False, width=64)
-
-
-def torch_value_and_grad(fn, first, *args, **kw):
-    x = torch.tensor(first, requires_grad=True)
-    out = fn(x, *[torch.tensor(a) for a in args], **kw)
-    out.sum().backward()
-    return out.detach().numpy(), x.grad.numpy()
-
-
-def check(loss, grad, ref, first, target, **kw):
-    want, want_grad = torch_value_and_grad(ref, first, target)
-    np.testing.assert_allclose(loss(first, target, **kw), want, rtol=RTOL, atol=ATOL)
-    got_grad = grad(first, target, **kw)
-    assert got_grad.shape == np.shape(first)
-    np.testing.assert_allclose(got_grad, want_grad, rtol=RTOL, atol=ATOL)
-
-
-def reduce(loss, reduction):
-    return {"none": loss, "sum": loss.sum(), "mean": loss.mean()}[reduction]
+from helpers import ATOL, REDUCTIONS, RTOL, SETTINGS, check_against_torch, logit, torch_reduce, unit
 
 
 @st.composite
@@ -54,18 +28,34 @@ def binary_case(draw):
 def test_weighted_bce_is_the_guide_formula(case, w0, w1):
     z, t, reduction = case
 
-    def ref(z, t):
+    def ref(z, t, w0, w1, reduction):
         p = torch.sigmoid(z)
-        return reduce(-(w1 * t * torch.log(p) + w0 * (1 - t) * torch.log(1 - p)), reduction)
+        return torch_reduce(-(w1 * t * torch.log(p) + w0 * (1 - t) * torch.log(1 - p)), reduction)
 
-    check(lu.weighted_binary_cross_entropy_with_logits, lu.grad_weighted_binary_cross_entropy_with_logits,
-          ref, z, t, w0=w0, w1=w1, reduction=reduction)
+    check_against_torch(
+        lu.weighted_binary_cross_entropy_with_logits,
+        lu.grad_weighted_binary_cross_entropy_with_logits,
+        ref,
+        z,
+        t,
+        w0=w0,
+        w1=w1,
+        reduction=reduction,
+    )
     # ... which is PyTorch's BCE with weight = w0 and pos_weight = w1 / w0
-    want = F.binary_cross_entropy_with_logits(torch.tensor(z), torch.tensor(t), reduction=reduction,
-                                              weight=torch.tensor(w0, dtype=torch.float64),
-                                              pos_weight=torch.tensor(w1 / w0, dtype=torch.float64))
-    np.testing.assert_allclose(lu.weighted_binary_cross_entropy_with_logits(
-        z, t, w0=w0, w1=w1, reduction=reduction), want, rtol=RTOL, atol=ATOL)
+    want = F.binary_cross_entropy_with_logits(
+        torch.tensor(z),
+        torch.tensor(t),
+        reduction=reduction,
+        weight=torch.tensor(w0, dtype=torch.float64),
+        pos_weight=torch.tensor(w1 / w0, dtype=torch.float64),
+    )
+    np.testing.assert_allclose(
+        lu.weighted_binary_cross_entropy_with_logits(z, t, w0=w0, w1=w1, reduction=reduction),
+        want,
+        rtol=RTOL,
+        atol=ATOL,
+    )
 
 
 def torchvision_sigmoid_focal_loss(inputs, targets, alpha, gamma, reduction):
@@ -77,17 +67,27 @@ def torchvision_sigmoid_focal_loss(inputs, targets, alpha, gamma, reduction):
     if alpha >= 0:
         alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
         loss = alpha_t * loss
-    return reduce(loss, reduction)
+    return torch_reduce(loss, reduction)
 
 
 @SETTINGS
-@given(case=binary_case(), alpha=st.sampled_from([0.25, -1.0, 0.0, 0.9]),
-       gamma=st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.7]))
+@given(
+    case=binary_case(),
+    alpha=st.sampled_from([0.25, -1.0, 0.0, 0.9]),
+    gamma=st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.7]),
+)
 def test_sigmoid_focal_matches_torchvision(case, alpha, gamma):
     z, t, reduction = case
-    kw = dict(alpha=alpha, gamma=gamma, reduction=reduction)
-    check(lu.sigmoid_focal_loss, lu.grad_sigmoid_focal_loss,
-          lambda x, y: torchvision_sigmoid_focal_loss(x, y, **kw), z, t, **kw)
+    check_against_torch(
+        lu.sigmoid_focal_loss,
+        lu.grad_sigmoid_focal_loss,
+        torchvision_sigmoid_focal_loss,
+        z,
+        t,
+        alpha=alpha,
+        gamma=gamma,
+        reduction=reduction,
+    )
 
 
 def test_sigmoid_focal_defaults_are_torchvision():
@@ -114,10 +114,10 @@ def torch_softmax_focal(x, t, alpha, gamma, ignore_index, reduction):
     valid = t != ignore_index
     safe = torch.where(valid, t, 0)
     log_p = torch.log_softmax(x, 1).gather(1, safe.unsqueeze(1)).squeeze(1)
-    a = torch.ones(()) if alpha is None else torch.tensor(alpha)[safe]
+    a = torch.ones(()) if alpha is None else alpha[safe]
     a = torch.where(valid, a, 0.0).to(x.dtype)
     loss = -a * (1 - log_p.exp()) ** gamma * log_p
-    return loss.sum() / a.sum() if reduction == "mean" else reduce(loss, reduction)
+    return loss.sum() / a.sum() if reduction == "mean" else torch_reduce(loss, reduction)
 
 
 @SETTINGS
@@ -125,9 +125,17 @@ def torch_softmax_focal(x, t, alpha, gamma, ignore_index, reduction):
 def test_softmax_focal_matches_formula(case, gamma):
     x, t, alpha, ignore_index, reduction = case
     assume((t != ignore_index).any())  # all ignored: see the test below
-    kw = dict(alpha=alpha, gamma=gamma, ignore_index=ignore_index, reduction=reduction)
-    check(lu.softmax_focal_loss, lu.grad_softmax_focal_loss,
-          lambda x, t: torch_softmax_focal(x, t, **kw), x, t, **kw)
+    check_against_torch(
+        lu.softmax_focal_loss,
+        lu.grad_softmax_focal_loss,
+        torch_softmax_focal,
+        x,
+        t,
+        alpha=alpha,
+        gamma=gamma,
+        ignore_index=ignore_index,
+        reduction=reduction,
+    )
 
 
 @SETTINGS
@@ -135,14 +143,27 @@ def test_softmax_focal_matches_formula(case, gamma):
 def test_softmax_focal_with_gamma_0_is_weighted_cross_entropy(case):
     x, t, alpha, ignore_index, reduction = case
     kw = dict(ignore_index=ignore_index, reduction=reduction)
-    np.testing.assert_allclose(lu.softmax_focal_loss(x, t, alpha=alpha, gamma=0.0, **kw),
-                               lu.cross_entropy(x, t, weight=alpha, **kw), rtol=1e-14, atol=1e-300)
-    np.testing.assert_allclose(lu.grad_softmax_focal_loss(x, t, alpha=alpha, gamma=0.0, **kw),
-                               lu.grad_cross_entropy(x, t, weight=alpha, **kw), rtol=1e-14, atol=1e-300)
-    want = F.cross_entropy(torch.tensor(x), torch.tensor(t), **kw,
-                           weight=None if alpha is None else torch.tensor(alpha))
-    np.testing.assert_allclose(lu.softmax_focal_loss(x, t, alpha=alpha, gamma=0.0, **kw),
-                               want, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        lu.softmax_focal_loss(x, t, alpha=alpha, gamma=0.0, **kw),
+        lu.cross_entropy(x, t, weight=alpha, **kw),
+        rtol=1e-14,
+        atol=1e-300,
+    )
+    np.testing.assert_allclose(
+        lu.grad_softmax_focal_loss(x, t, alpha=alpha, gamma=0.0, **kw),
+        lu.grad_cross_entropy(x, t, weight=alpha, **kw),
+        rtol=1e-14,
+        atol=1e-300,
+    )
+    want = F.cross_entropy(
+        torch.tensor(x),
+        torch.tensor(t),
+        **kw,
+        weight=None if alpha is None else torch.tensor(alpha),
+    )
+    np.testing.assert_allclose(
+        lu.softmax_focal_loss(x, t, alpha=alpha, gamma=0.0, **kw), want, rtol=RTOL, atol=ATOL
+    )
 
 
 def test_softmax_focal_all_ignored_is_nan_with_zero_gradient_like_cross_entropy():
@@ -155,6 +176,7 @@ def test_softmax_focal_all_ignored_is_nan_with_zero_gradient_like_cross_entropy(
 def test_focal_down_weights_easy_examples():
     # An easy example (p_t ~ 0.95) loses far more of its loss than a hard one.
     easy, hard = 3.0, -3.0
-    ratio = lu.sigmoid_focal_loss([easy, hard], [1.0, 1.0], alpha=-1) / lu.binary_cross_entropy_with_logits(
-        [easy, hard], [1.0, 1.0], reduction="none")
+    ratio = lu.sigmoid_focal_loss(
+        [easy, hard], [1.0, 1.0], alpha=-1
+    ) / lu.binary_cross_entropy_with_logits([easy, hard], [1.0, 1.0], reduction="none")
     assert ratio[0] < 0.003 < 0.9 < ratio[1]

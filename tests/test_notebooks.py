@@ -64,6 +64,7 @@ def _markdown(nb) -> str:
 
 # -- the files ---------------------------------------------------------------------------------
 
+
 def test_make_notebooks_copies_one_reader_notebook_per_chapter(built_book, tmp_path):
     _, site = built_book
     written = copy_notebooks(site, tmp_path)
@@ -90,11 +91,22 @@ def test_the_editions_api_after_the_build_makes_the_sites_notebook(built_book):
     targets = Targets.from_doctrees(build / ".doctrees", site.url)
     chapter = CHAPTERS[0]
     assert targets.page(f"chapters/{chapter.stem}").number == "1"
-    assert targets["fig-loss-vs-cost"].number == "Fig. 1.1" and targets["ex-line-cost"].number == "Exercise 1.2"
-    executed = nbformat.read(build / "jupyter_execute" / "chapters" / f"{chapter.stem}.ipynb", as_version=4)
-    nb = reader_notebook(chapter, load_glue(build / "jupyter_execute" / "chapters" / f"{chapter.stem}.glue.json"),
-                         site=site, targets=targets, bibliography=Bibliography(), docname=f"chapters/{chapter.stem}",
-                         executed=executed)
+    assert (
+        targets["fig-loss-vs-cost"].number == "Fig. 1.1"
+        and targets["ex-line-cost"].number == "Exercise 1.2"
+    )
+    executed = nbformat.read(
+        build / "jupyter_execute" / "chapters" / f"{chapter.stem}.ipynb", as_version=4
+    )
+    nb = reader_notebook(
+        chapter,
+        load_glue(build / "jupyter_execute" / "chapters" / f"{chapter.stem}.glue.json"),
+        site=site,
+        targets=targets,
+        bibliography=Bibliography(),
+        docname=f"chapters/{chapter.stem}",
+        executed=executed,
+    )
     assert nb == _reader(site_dir, chapter)
 
 
@@ -107,8 +119,13 @@ def test_make_notebooks_says_to_build_the_book_first(tmp_path):
 def test_reader_markdown_has_no_myst_syntax(built_book, path):
     _, site = built_book
     nb = _reader(site, path)
-    found = {kind: pattern.findall(cell.source)[:3] for cell in nb.cells if cell.cell_type == "markdown"
-             for kind, pattern in MYST_SYNTAX.items() if pattern.search(cell.source)}
+    found = {
+        kind: pattern.findall(cell.source)[:3]
+        for cell in nb.cells
+        if cell.cell_type == "markdown"
+        for kind, pattern in MYST_SYNTAX.items()
+        if pattern.search(cell.source)
+    }
     assert found == {}, f"{path.name}: MyST syntax left in the reader notebook: {found}"
     # The control: the source does have roles and directives for the detector to find.
     source = path.read_text()
@@ -119,8 +136,11 @@ def test_reader_markdown_has_no_myst_syntax(built_book, path):
 def test_reader_code_is_the_chapter_without_its_check_cells(built_book, path):
     _, site = built_book
     code = [c.source for c in _reader(site, path).cells if c.cell_type == "code"]
-    expected = [c.source for c in jupytext.read(path).cells
-                if c.cell_type == "code" and CHECK_TAG not in c.metadata.get("tags", [])]
+    expected = [
+        c.source
+        for c in jupytext.read(path).cells
+        if c.cell_type == "code" and CHECK_TAG not in c.metadata.get("tags", [])
+    ]
     assert code[0] == COLAB_SETUP.format(repository=_repository()), "the Colab set-up comes first"
     assert code[1:] == expected
     assert not any(re.search(r"\bglue\b", src) for src in code), f"{path.name}: a glue call is left"
@@ -145,21 +165,32 @@ def test_numbers_in_the_text_are_the_pages(built_book, path):
     shown = [html.unescape(v) for v in re.findall(r'<span class="pasted-text">(.*?)</span>', page)]
     source = "\n".join(c.source for c in jupytext.read(path).cells if c.cell_type == "markdown")
     roles = GLUE_ROLE.findall(source)
-    assert roles and len(shown) == len(roles), f"{path.name}: {len(roles)} glue roles, {len(shown)} numbers on the page"
+    assert roles and len(shown) == len(roles), (
+        f"{path.name}: {len(roles)} glue roles, {len(shown)} numbers on the page"
+    )
     values = iter(shown)
     filled = GLUE_ROLE.sub(lambda m: next(values), source)
     reader = _markdown(_reader(site, path))
-    lines = [line for line, original in zip(filled.splitlines(), source.splitlines())
-             if GLUE_ROLE.search(original) and not MYST_SYNTAX["role"].search(GLUE_ROLE.sub("", original))]
+    lines = [
+        line
+        for line, original in zip(filled.splitlines(), source.splitlines())
+        if GLUE_ROLE.search(original)
+        and not MYST_SYNTAX["role"].search(GLUE_ROLE.sub("", original))
+    ]
     missing = [line for line in lines if line not in reader]
-    assert missing == [], f"{path.name}: lines with the page's numbers not in the notebook:\n" + "\n".join(missing)
+    assert missing == [], (
+        f"{path.name}: lines with the page's numbers not in the notebook:\n" + "\n".join(missing)
+    )
     glue_lines = [line for line in source.splitlines() if GLUE_ROLE.search(line)]
-    assert len(lines) >= len(glue_lines) / 2, f"{path.name}: too few lines without other markup to compare"
+    assert len(lines) >= len(glue_lines) / 2, (
+        f"{path.name}: too few lines without other markup to compare"
+    )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
-def test_reader_notebook_runs_in_a_fresh_kernel_and_prints_what_the_book_printed(built_book, path, tmp_path,
-                                                                                 monkeypatch):
+def test_reader_notebook_runs_in_a_fresh_kernel_and_prints_what_the_book_printed(
+    built_book, path, tmp_path, monkeypatch
+):
     """The downloaded notebook, run top to bottom in a new kernel in an empty folder.
 
     Its stored outputs are the book's run of the full chapter, check cells included; the fresh
@@ -168,23 +199,38 @@ def test_reader_notebook_runs_in_a_fresh_kernel_and_prints_what_the_book_printed
     _, site = built_book
     nb = _reader(site, path)
     book_outputs = [_comparable(c.outputs) for c in nb.cells if c.cell_type == "code"]
-    report = nbformat.v4.new_code_cell("import json, os, lossutils\n"
-                                       "print(json.dumps({'cwd': os.getcwd(), 'lossutils': lossutils.__file__}))")
+    report = nbformat.v4.new_code_cell(
+        "import json, os, lossutils\n"
+        "print(json.dumps({'cwd': os.getcwd(), 'lossutils': lossutils.__file__}))"
+    )
     nb.cells.append(report)
     workdir = tmp_path / "student"
     workdir.mkdir()
     # The test session adds scripts/ to PYTHONPATH for the book builds; a student has no such path.
     monkeypatch.delenv("PYTHONPATH", raising=False)
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}).execute()
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+    ).execute()
     where = json.loads(nb.cells[-1].outputs[0]["text"])
-    assert Path(where["cwd"]).resolve() == workdir.resolve() and Path(where["lossutils"]).name == "__init__.py"
+    assert (
+        Path(where["cwd"]).resolve() == workdir.resolve()
+        and Path(where["lossutils"]).name == "__init__.py"
+    )
     assert list(workdir.iterdir()) == [], "the notebook wrote files into the student's folder"
     ran = [_comparable(c.outputs) for c in nb.cells[:-1] if c.cell_type == "code"]
-    differ = [i for i, (a, b) in enumerate(zip(ran, book_outputs)) if a != b and i > 0]  # 0: Colab cell
-    assert differ == [], f"{path.name}: code cells {differ} print other outputs than in the book:\n" + "\n".join(
-        f"fresh: {str(ran[i])[:300]}\nbook:  {str(book_outputs[i])[:300]}" for i in differ[:3])
+    differ = [
+        i for i, (a, b) in enumerate(zip(ran, book_outputs)) if a != b and i > 0
+    ]  # 0: Colab cell
+    assert differ == [], (
+        f"{path.name}: code cells {differ} print other outputs than in the book:\n"
+        + "\n".join(
+            f"fresh: {str(ran[i])[:300]}\nbook:  {str(book_outputs[i])[:300]}" for i in differ[:3]
+        )
+    )
     figures = sum("image/png" in out for outs in ran for out in outs)
-    declared = sum("figure" in c.metadata.get("mystnb", {}) for c in nb.cells if c.cell_type == "code")
+    declared = sum(
+        "figure" in c.metadata.get("mystnb", {}) for c in nb.cells if c.cell_type == "code"
+    )
     assert figures >= declared > 0, f"{path.name}: {figures} figures shown, {declared} declared"
 
 
@@ -210,9 +256,14 @@ def _comparable(outputs) -> list[dict]:
 
 
 def test_the_colab_cell_installs_lossutils_only_on_colab():
-    python = TransformerManager().transform_cell(COLAB_SETUP.format(repository="https://github.com/o/r"))
+    python = TransformerManager().transform_cell(
+        COLAB_SETUP.format(repository="https://github.com/o/r")
+    )
     assert 'if "google.colab" in sys.modules:' in python
-    assert "run_line_magic('pip', 'install --quiet \"lossutils @ git+https://github.com/o/r\"')" in python
+    assert (
+        "run_line_magic('pip', 'install --quiet \"lossutils @ git+https://github.com/o/r\"')"
+        in python
+    )
     compile(python, "colab-setup", "exec")
     # Off Colab the cell must do nothing: run it here, where google.colab is not imported.
     namespace = {"get_ipython": lambda: pytest.fail("the Colab cell ran pip outside Colab")}
@@ -220,6 +271,7 @@ def test_the_colab_cell_installs_lossutils_only_on_colab():
 
 
 # -- authors: the MyST source in JupyterLab (make lab-source) ------------------------------------
+
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
 def test_saving_from_jupyterlab_keeps_every_cell(path, tmp_path):
@@ -233,9 +285,15 @@ def test_saving_from_jupyterlab_keeps_every_cell(path, tmp_path):
     again = jupytext.read(saved)
     assert len(again.cells) == len(original.cells)
     for before, after in zip(original.cells, again.cells):
-        assert (after.cell_type, after.source, after.metadata) == (before.cell_type, before.source, before.metadata)
+        assert (after.cell_type, after.source, after.metadata) == (
+            before.cell_type,
+            before.source,
+            before.metadata,
+        )
     assert again.metadata["kernelspec"] == original.metadata["kernelspec"]
-    assert "jupytext_version" not in saved.read_text().split("---")[1], "the header would change on every save"
+    assert "jupytext_version" not in saved.read_text().split("---")[1], (
+        "the header would change on every save"
+    )
 
 
 def test_jupyterlab_settings_open_markdown_as_notebooks():
@@ -248,19 +306,24 @@ def test_jupyterlab_settings_open_markdown_as_notebooks():
 
 # -- JupyterLab, as `make lab` and `make lab-source` open it -------------------------------------
 
+
 @pytest.fixture(scope="module")
 def lab(built_book, tmp_path_factory):
     """JupyterLab serving what `make lab` serves (the reader notebooks) next to a copy of the
     chapters' sources (what `make lab-source` serves); yields its base URL."""
-    pytest.importorskip("jupyterlab", reason="JupyterLab is not installed: `pip install -r requirements.txt`")
+    pytest.importorskip(
+        "jupyterlab", reason="JupyterLab is not installed: `pip install -r requirements.txt`"
+    )
     from lab_server import jupyter_lab
 
     _, site = built_book
     scratch = tmp_path_factory.mktemp("lab")
     root = scratch / "course"
     copy_notebooks(site, root / "notebooks")
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(_equations_markdown())]),
-                   root / "equations.ipynb")
+    nbformat.write(
+        nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(_equations_markdown())]),
+        root / "equations.ipynb",
+    )
     shutil.copytree(ROOT / "chapters", root / "chapters")  # a copy: the test may not touch the repo
     shutil.copy(ROOT / "jupytext.toml", root / "jupytext.toml")
     with jupyter_lab(root, scratch) as base_url:
@@ -275,7 +338,9 @@ def test_jupyterlab_shows_a_reader_notebook_as_rendered_prose(lab, browser, buil
 
     _, site = built_book
     chapter = CHAPTERS[0]
-    glued = json.loads((site.parent / "jupyter_execute" / "chapters" / f"{chapter.stem}.glue.json").read_text())
+    glued = json.loads(
+        (site.parent / "jupyter_execute" / "chapters" / f"{chapter.stem}.glue.json").read_text()
+    )
     reader = Reader(browser, lab)
     try:
         page = reader.page
@@ -294,8 +359,12 @@ def test_jupyterlab_shows_a_reader_notebook_as_rendered_prose(lab, browser, buil
     cost = float(next(iter(glued["ch1_cost"]["data"].values())))
     assert f"{cost:.3f}" in prose, "the glued cost is not in the rendered text"
     # (JupyterLab appends a ¶ anchor link to every heading.)
-    assert any(re.fullmatch(r"Exercise 1\.\d+\W*", h) for h in headings), f"no exercise headings: {headings}"
-    assert any(s.startswith("Solution to Exercise 1.") for s in details), f"no folded solutions: {details}"
+    assert any(re.fullmatch(r"Exercise 1\.\d+\W*", h) for h in headings), (
+        f"no exercise headings: {headings}"
+    )
+    assert any(s.startswith("Solution to Exercise 1.") for s in details), (
+        f"no folded solutions: {details}"
+    )
     assert typeset > 20 and errors == 0, f"{typeset} formulas typeset, {errors} MathJax errors"
 
 
@@ -329,9 +398,13 @@ def _equations_markdown() -> str:
     from editions.myst import Conversion, convert_markdown
     from editions.targets import Target, Targets
 
-    labels = {f"eq-test-{name}": Target(f"https://example.org/#{name}", number=f"(7.{k})")
-              for k, name in enumerate(["bce", "split", "align"], start=1)}
-    conv = Conversion(glued={}, targets=Targets(labels, {}, "https://example.org/"), bibliography=Bibliography())
+    labels = {
+        f"eq-test-{name}": Target(f"https://example.org/#{name}", number=f"(7.{k})")
+        for k, name in enumerate(["bce", "split", "align"], start=1)
+    }
+    conv = Conversion(
+        glued={}, targets=Targets(labels, {}, "https://example.org/"), bibliography=Bibliography()
+    )
     return convert_markdown(EQUATIONS, conv)
 
 
@@ -378,4 +451,6 @@ def test_jupyterlab_opens_a_chapter_source_as_a_notebook_on_double_click(lab, br
     finally:
         reader.close()
     assert tab.strip() == chapter
-    assert code_cells >= 1 and editors == 0, "the chapter opened in the text editor, not as a notebook"
+    assert code_cells >= 1 and editors == 0, (
+        "the chapter opened in the text editor, not as a notebook"
+    )

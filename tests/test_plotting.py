@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import matplotlib
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-import matplotlib
-
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from lossutils.plotting import PALETTE, check_labelled, new_figure  # noqa: E402
+from lossutils.plotting import PALETTE, check_labelled, new_figure
 
 
 def test_new_figure_labels_and_style():
@@ -20,19 +19,22 @@ def test_new_figure_labels_and_style():
     assert [ax.get_ylabel() for ax in axes] == ["y1", "y2"]
     assert fig.get_facecolor()[:3] == (1.0, 1.0, 1.0)  # opaque white: legible in dark mode
     assert fig.get_figwidth() * fig.dpi <= 720  # fits the content column unscaled
-    line, = axes[0].plot([0, 1])
+    (line,) = axes[0].plot([0, 1])
     assert matplotlib.colors.to_hex(line.get_color()) == PALETTE[1].lower()
     check_labelled(fig)
     plt.close(fig)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(title="", xlabel="x", ylabel="y"), "non-empty"),
-    (dict(title="t", xlabel="x", ylabel=" "), "non-empty"),
-    (dict(title=["a"], xlabel="x", ylabel="y", ncols=2), "title: expected one label per panel"),
-    (dict(title="t", xlabel="x", ylabel="y", width=9.0), "width"),
-    (dict(title="t", xlabel="x", ylabel="y", ncols=5), "ncols"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(title="", xlabel="x", ylabel="y"), "non-empty"),
+        (dict(title="t", xlabel="x", ylabel=" "), "non-empty"),
+        (dict(title=["a"], xlabel="x", ylabel="y", ncols=2), "title: expected one label per panel"),
+        (dict(title="t", xlabel="x", ylabel="y", width=9.0), "width"),
+        (dict(title="t", xlabel="x", ylabel="y", ncols=5), "ncols"),
+    ],
+)
 def test_new_figure_rejects_unlabelled_or_oversized_figures(kwargs, message):
     with pytest.raises(ValueError, match=message):
         new_figure(**kwargs)
@@ -41,10 +43,14 @@ def test_new_figure_rejects_unlabelled_or_oversized_figures(kwargs, message):
 def test_every_figure_is_shown_in_a_notebook(tmp_path):
     """Three figures in three cells give three images (a past bug showed only the first)."""
     cell = "fig, ax = new_figure(title='t', xlabel='x', ylabel='y')\nax.plot([0, 1], [0, 1]);"
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("from lossutils.plotting import new_figure"),
-        *[nbformat.v4.new_code_cell(cell) for _ in range(3)],
-    ])
-    NotebookClient(nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("from lossutils.plotting import new_figure"),
+            *[nbformat.v4.new_code_cell(cell) for _ in range(3)],
+        ]
+    )
+    NotebookClient(
+        nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) == 3

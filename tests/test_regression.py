@@ -2,16 +2,13 @@
 
 import numpy as np
 import pytest
-import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import lossutils as lu
-
-RTOL, ATOL = 1e-10, 1e-12
-REDUCTIONS = ["mean", "sum", "none"]
+from helpers import ATOL, REDUCTIONS, RTOL, SETTINGS, torch_value_and_grad
 
 shapes = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=6)
 values = st.floats(-10, 10, allow_nan=False, width=64)
@@ -24,15 +21,6 @@ def regression_case(draw):
     target = draw(hnp.arrays(np.float64, shape, elements=values))
     weight = draw(st.none() | hnp.arrays(np.float64, shape, elements=st.floats(0.1, 3)))
     return pred, target, weight
-
-
-def _torch(fn, pred, target, weight, reduction, **kw):
-    """Loss and autograd gradient (of the reduced loss, or of its sum for 'none')."""
-    p = torch.tensor(pred, requires_grad=True)
-    w = None if weight is None else torch.tensor(weight)
-    out = fn(p, torch.tensor(target), reduction=reduction, weight=w, **kw)
-    out.sum().backward()
-    return out.detach().numpy(), p.grad.numpy()
 
 
 def _torch_smooth_l1(p, t, *, reduction, weight, beta):
@@ -56,11 +44,13 @@ CASES = [
 
 
 @pytest.mark.parametrize("loss, grad, ref, kw", CASES, ids=lambda c: getattr(c, "__name__", str(c)))
-@settings(max_examples=30, deadline=None)
+@SETTINGS
 @given(case=regression_case(), reduction=st.sampled_from(REDUCTIONS))
 def test_matches_torch(loss, grad, ref, kw, reduction, case):
     pred, target, weight = case
-    want, want_grad = _torch(ref, pred, target, weight, reduction, **kw)
+    want, want_grad = torch_value_and_grad(
+        ref, pred, target, weight=weight, reduction=reduction, **kw
+    )
     got = loss(pred, target, weight=weight, reduction=reduction, **kw)
     np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL)
     got_grad = grad(pred, target, weight=weight, reduction=reduction, **kw)
@@ -73,7 +63,7 @@ def test_kinks_follow_torch_subgradient(loss, grad, ref, kw):
     # Residuals exactly at 0 and at +-threshold (1.0 here): PyTorch's choices.
     pred = np.array([0.0, 1.0, -1.0, 2.0, -0.5])
     target = np.zeros_like(pred)
-    _, want_grad = _torch(ref, pred, target, None, "sum", **kw)
+    _, want_grad = torch_value_and_grad(ref, pred, target, weight=None, reduction="sum", **kw)
     np.testing.assert_array_equal(grad(pred, target, reduction="sum", **kw), want_grad)
 
 
@@ -87,7 +77,8 @@ def test_smooth_l1_beta_zero_is_l1_and_huber_is_scaled_smooth_l1():
     assert lu.smooth_l1(p, t, beta=0.0) == pytest.approx(lu.mae(p, t), rel=1e-15)
     for b in (0.1, 1.0, 3.0):
         assert lu.huber(p, t, delta=b, weight=w) == pytest.approx(
-            b * lu.smooth_l1(p, t, beta=b, weight=w), rel=1e-14)
+            b * lu.smooth_l1(p, t, beta=b, weight=w), rel=1e-14
+        )
 
 
 def test_dtypes_and_return_types():
@@ -103,6 +94,6 @@ def test_dtypes_and_return_types():
 
 def test_weighted_mean_denominators_as_documented():
     p, t, w = np.array([1.0, 3.0]), np.zeros(2), np.array([1.0, 3.0])
-    assert lu.mse(p, t, weight=w) == pytest.approx((1 + 27) / 4)   # weighted average
+    assert lu.mse(p, t, weight=w) == pytest.approx((1 + 27) / 4)  # weighted average
     assert lu.mae(p, t, weight=w) == pytest.approx((1 + 9) / 4)
     assert lu.huber(p, t, weight=w) == pytest.approx((0.5 + 3 * 2.5) / 2)  # / n

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import lossutils as lu
+from helpers import ATOL, REDUCTIONS, RTOL, torch_value_and_grad
 
-RTOL, ATOL = 1e-10, 1e-12
 PAD = -100
 
 
@@ -25,28 +25,31 @@ def padded_batch(draw):
     return logits, tokens
 
 
-def torch_value_and_grad(fn, first, target, **kw):
-    x = torch.tensor(first, requires_grad=True)
-    out = fn(x, torch.tensor(target), **kw)
-    out.sum().backward()
-    return out.detach().numpy(), x.grad.numpy()
-
-
 @settings(max_examples=30, deadline=None)
-@given(batch=padded_batch(), reduction=st.sampled_from(["mean", "sum", "none"]))
+@given(batch=padded_batch(), reduction=st.sampled_from(REDUCTIONS))
 def test_sequence_losses_match_torch(batch, reduction):
     logits, target = batch
     want, want_grad = torch_value_and_grad(F.cross_entropy, logits, target, reduction=reduction)
-    np.testing.assert_allclose(lu.sequence_cross_entropy(logits, target, reduction=reduction), want,
-                               rtol=RTOL, atol=ATOL)
-    np.testing.assert_allclose(lu.grad_sequence_cross_entropy(logits, target, reduction=reduction),
-                               want_grad, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        lu.sequence_cross_entropy(logits, target, reduction=reduction), want, rtol=RTOL, atol=ATOL
+    )
+    np.testing.assert_allclose(
+        lu.grad_sequence_cross_entropy(logits, target, reduction=reduction),
+        want_grad,
+        rtol=RTOL,
+        atol=ATOL,
+    )
     log_probs = lu.log_softmax(logits, axis=1)
     want, want_grad = torch_value_and_grad(F.nll_loss, log_probs, target, reduction=reduction)
-    np.testing.assert_allclose(lu.sequence_nll_loss(log_probs, target, reduction=reduction), want,
-                               rtol=RTOL, atol=ATOL)
-    np.testing.assert_allclose(lu.grad_sequence_nll_loss(log_probs, target, reduction=reduction),
-                               want_grad, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        lu.sequence_nll_loss(log_probs, target, reduction=reduction), want, rtol=RTOL, atol=ATOL
+    )
+    np.testing.assert_allclose(
+        lu.grad_sequence_nll_loss(log_probs, target, reduction=reduction),
+        want_grad,
+        rtol=RTOL,
+        atol=ATOL,
+    )
 
 
 @settings(max_examples=15, deadline=None)
@@ -81,12 +84,22 @@ def test_all_padding_gives_nan_perplexity():
     assert np.isnan(lu.perplexity(np.zeros((1, 3, 2)), np.full((1, 2), PAD)))
 
 
-@pytest.mark.parametrize("fn", [lu.sequence_cross_entropy, lu.sequence_nll_loss, lu.perplexity,
-                                lu.grad_sequence_cross_entropy, lu.grad_sequence_nll_loss])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lu.sequence_cross_entropy,
+        lu.sequence_nll_loss,
+        lu.perplexity,
+        lu.grad_sequence_cross_entropy,
+        lu.grad_sequence_nll_loss,
+    ],
+)
 def test_layout_errors(fn):
     with pytest.raises(ValueError, match=r"must have shape \(N, C, T\).*got shape \(4, 5\)"):
         fn(np.zeros((4, 5)), np.zeros(4, dtype=int))
-    with pytest.raises(ValueError, match=r"target must have shape \(N, T\) = \(2, 4\), got shape \(2, 3, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"target must have shape \(N, T\) = \(2, 4\), got shape \(2, 3, 4\)"
+    ):
         fn(np.zeros((2, 3, 4)), np.zeros((2, 3, 4), dtype=int))
     # (N, T, C) logits, as many frameworks lay them out: a hint to move the class axis
     with pytest.raises(ValueError, match=r"looks like \(N, T, C\).*np.moveaxis"):

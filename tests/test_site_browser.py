@@ -25,7 +25,7 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urldefrag, urljoin
 
 import pytest
 
@@ -135,17 +135,26 @@ def _read_all(browser, base_url, *, dark):
         pages = {}
         for name in PAGES:
             visit = reader.open(f"{name}.html")
-            pages[name] = (visit, reader.page.evaluate(INSPECT_PAGE), _dark_checks(reader.page) if dark else None)
+            pages[name] = (
+                visit,
+                reader.page.evaluate(INSPECT_PAGE),
+                _dark_checks(reader.page) if dark else None,
+            )
         return pages
     finally:
         reader.close()
 
 
 def _dark_checks(page):
-    contrast = page.evaluate(TEXT_CONTRAST, "article p, article li, article h1, article h2, nav.bd-docs-nav a")
+    contrast = page.evaluate(
+        TEXT_CONTRAST, "article p, article li, article h1, article h2, nav.bd-docs-nav a"
+    )
     figures = [img["src"] for img in page.evaluate(INSPECT_PAGE)["images"] if img["inArticle"]]
-    return {"contrast": contrast, "transparent": {src: page.evaluate(TRANSPARENT_SHARE, src) for src in figures},
-            "figure_pixels": _figure_pixels(page)}
+    return {
+        "contrast": contrast,
+        "transparent": {src: page.evaluate(TRANSPARENT_SHARE, src) for src in figures},
+        "figure_pixels": _figure_pixels(page),
+    }
 
 
 def _figure_pixels(page):
@@ -191,15 +200,25 @@ def dark(browser, site):
 
 # -- every page ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", PAGES)
 def test_page_loads_offline_without_errors(light, name):
     visit, info, _ = light[name]
     assert visit.status == 200, f"{name}: HTTP {visit.status}"
     # Catches e.g. "Identifier 'THEBE_JS_URL' has already been declared" (see scripts/site_extension.py).
-    assert visit.console_errors == [], f"{name}: JavaScript errors:\n" + "\n".join(visit.console_errors)
-    assert visit.external_requests == [], f"{name}: requests leaving 127.0.0.1 (the site must work offline):\n" + "\n".join(visit.external_requests)
-    assert visit.failed_requests == [], f"{name}: failed requests:\n" + "\n".join(visit.failed_requests)
-    assert info["pageWidth"] <= info["windowWidth"], f"{name}: the page scrolls sideways at {info['windowWidth']} px"
+    assert visit.console_errors == [], f"{name}: JavaScript errors:\n" + "\n".join(
+        visit.console_errors
+    )
+    assert visit.external_requests == [], (
+        f"{name}: requests leaving 127.0.0.1 (the site must work offline):\n"
+        + "\n".join(visit.external_requests)
+    )
+    assert visit.failed_requests == [], f"{name}: failed requests:\n" + "\n".join(
+        visit.failed_requests
+    )
+    assert info["pageWidth"] <= info["windowWidth"], (
+        f"{name}: the page scrolls sideways at {info['windowWidth']} px"
+    )
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -213,7 +232,9 @@ def test_images_load_and_are_described(light, name):
         if problem := _alt_problem(img["alt"], in_article=img["inArticle"]):
             problems.append(f"{where}: {problem}")
     assert problems == [], f"{name}:\n" + "\n".join(problems)
-    assert info["figuresWithoutImage"] == [], f"{name}: figures with a caption but no image: {info['figuresWithoutImage']}"
+    assert info["figuresWithoutImage"] == [], (
+        f"{name}: figures with a caption but no image: {info['figuresWithoutImage']}"
+    )
 
 
 def _declared_figures(name: str) -> list[str]:
@@ -221,8 +242,11 @@ def _declared_figures(name: str) -> list[str]:
     import jupytext
 
     cells = jupytext.read(ROOT / f"{name}.md").cells
-    return [c.metadata["mystnb"]["figure"]["name"] for c in cells
-            if c.cell_type == "code" and "name" in c.metadata.get("mystnb", {}).get("figure", {})]
+    return [
+        c.metadata["mystnb"]["figure"]["name"]
+        for c in cells
+        if c.cell_type == "code" and "name" in c.metadata.get("mystnb", {}).get("figure", {})
+    ]
 
 
 @pytest.mark.parametrize("name", CHAPTERS)
@@ -232,14 +256,20 @@ def test_every_declared_figure_is_on_the_page(light, name):
     _, info, _ = light[name]
     shown = set(info["figureIds"])
     missing = [fig for fig in _declared_figures(name) if fig not in shown]
-    assert missing == [], f"{name}: figures declared in the chapter but not shown with an image: {missing}"
+    assert missing == [], (
+        f"{name}: figures declared in the chapter but not shown with an image: {missing}"
+    )
 
 
 @pytest.mark.parametrize("name", PAGES)
 def test_math_is_typeset_by_mathjax(light, name):
     _, info, _ = light[name]
-    assert info["mathUntypeset"] == [], f"{name}: math MathJax did not typeset: {info['mathUntypeset'][:5]}"
-    assert info["mathRaw"] == [], f"{name}: raw TeX delimiters left on the page: {info['mathRaw'][:5]}"
+    assert info["mathUntypeset"] == [], (
+        f"{name}: math MathJax did not typeset: {info['mathUntypeset'][:5]}"
+    )
+    assert info["mathRaw"] == [], (
+        f"{name}: raw TeX delimiters left on the page: {info['mathRaw'][:5]}"
+    )
     assert info["mathErrors"] == [], f"{name}: MathJax errors: {info['mathErrors'][:5]}"
 
 
@@ -269,8 +299,10 @@ def test_figures_show_at_natural_size_inside_the_column(light, name):
             continue
         where = img["src"].rsplit("/", 1)[-1][:24]
         if img["width"] < img["naturalWidth"] - 1:
-            problems.append(f"{where}: shown {img['width']:.0f} px wide, drawn {img['naturalWidth']} px (shrunk to "
-                            f"{100 * img['width'] / img['naturalWidth']:.0f} %)")
+            problems.append(
+                f"{where}: shown {img['width']:.0f} px wide, drawn {img['naturalWidth']} px (shrunk to "
+                f"{100 * img['width'] / img['naturalWidth']:.0f} %)"
+            )
         if img["left"] < column["left"] - 1 or img["right"] > column["right"] + 1:
             problems.append(f"{where}: sticks out of the text column")
     assert problems == [], f"{name}:\n" + "\n".join(problems)
@@ -278,13 +310,15 @@ def test_figures_show_at_natural_size_inside_the_column(light, name):
 
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_chapter_pages_offer_launch_and_notebook_download(light, site, name):
-    base_url, _ = site
     _, info, _ = light[name]
     stem = Path(name).name
     launch = dict(info["launch"])
     assert set(launch) >= {"Binder", "Colab"}, f"{name}: launch buttons {sorted(launch)}"
     # Colab opens the generated notebook that the publish workflow pushes to the notebooks branch.
-    assert re.search(rf"colab\.research\.google\.com/github/[^/]+/[^/]+/blob/notebooks/{stem}\.ipynb$", launch["Colab"])
+    assert re.search(
+        rf"colab\.research\.google\.com/github/[^/]+/[^/]+/blob/notebooks/{stem}\.ipynb$",
+        launch["Colab"],
+    )
     assert f"urlpath=lab/tree/{name}.md" in launch["Binder"]
     downloads = dict(info["downloads"])
     assert ".ipynb" in downloads, f"{name}: the download menu offers {sorted(downloads)}"
@@ -301,27 +335,38 @@ def test_chapter_pages_offer_launch_and_notebook_download(light, site, name):
 
 # -- dark mode -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", PAGES)
 def test_dark_mode_keeps_text_and_figures_legible(dark, name):
     visit, info, checks = dark[name]
     assert info["theme"] == "dark", f"{name}: the system's dark mode did not switch the theme"
-    assert visit.console_errors == [], f"{name}: JavaScript errors in dark mode:\n" + "\n".join(visit.console_errors)
+    assert visit.console_errors == [], f"{name}: JavaScript errors in dark mode:\n" + "\n".join(
+        visit.console_errors
+    )
     faint = [c for c in checks["contrast"] if c["ratio"] < 4.5]  # WCAG AA for body text
     assert faint == [], f"{name}: text below 4.5:1 contrast in dark mode: {faint[:5]}"
     # Figures have an opaque background (lossutils.plotting), so black axes stay on white...
-    see_through = {src.rsplit('/', 1)[-1][:24]: share for src, share in checks["transparent"].items() if share > 0}
-    assert see_through == {}, f"{name}: figures with transparent pixels vanish on a dark page: {see_through}"
+    see_through = {
+        src.rsplit("/", 1)[-1][:24]: share
+        for src, share in checks["transparent"].items()
+        if share > 0
+    }
+    assert see_through == {}, (
+        f"{name}: figures with transparent pixels vanish on a dark page: {see_through}"
+    )
     # ... and on screen, after the theme's dark-mode CSS (it dims images), each figure is still
     # dark ink on light paper, with at least the contrast WCAG asks of body text.
     for src, paper, ink in checks["figure_pixels"]:
         assert paper > 0.6 and (paper + 0.05) / (ink + 0.05) >= 4.5, (
-            f"{name}: figure {src} is not dark ink on light paper in dark mode (ink {ink:.2f}, paper {paper:.2f})")
+            f"{name}: figure {src} is not dark ink on light paper in dark mode (ink {ink:.2f}, paper {paper:.2f})"
+        )
 
 
 # -- the whole site ------------------------------------------------------------------------------
 
+
 def test_internal_links_resolve(light, site):
-    base_url, html = site
+    base_url, _ = site
     links = {}
     for name, (_, info, _) in light.items():
         for href in info["links"]:
@@ -336,7 +381,9 @@ def test_internal_links_resolve(light, site):
             try:
                 with urllib.request.urlopen(url) as response:
                     body = response.read()
-                    pages_text[url] = body.decode("utf-8", "replace") if url.endswith(".html") else ""
+                    pages_text[url] = (
+                        body.decode("utf-8", "replace") if url.endswith(".html") else ""
+                    )
             except urllib.error.HTTPError as err:
                 broken.append(f"{href} (on {found_on}): HTTP {err.code}")
                 pages_text[url] = None
@@ -363,12 +410,15 @@ def test_search_finds_a_chapter(browser, site):
         visit = reader.open(f"search.html?q={word}")
         # Sphinx's search runs in JavaScript after the page loads: wait for its result list.
         reader.page.wait_for_selector("#search-results ul.search li a", timeout=20_000)
-        results = reader.page.eval_on_selector_all("#search-results ul.search li a", "els => els.map(a => a.href)")
+        results = reader.page.eval_on_selector_all(
+            "#search-results ul.search li a", "els => els.map(a => a.href)"
+        )
         assert visit.console_errors == [] and visit.external_requests == []
     finally:
         reader.close()
-    assert any(urldefrag(r)[0].split("?")[0] == urljoin(base_url, f"{chapter}.html") for r in results), (
-        f"searching {word!r} did not find {chapter}: {results}")
+    assert any(
+        urldefrag(r)[0].split("?")[0] == urljoin(base_url, f"{chapter}.html") for r in results
+    ), f"searching {word!r} did not find {chapter}: {results}"
 
 
 def test_full_page_screenshot_of_the_first_chapter(browser, site, tmp_path):
@@ -407,8 +457,14 @@ def test_without_chromium_the_browser_tests_skip_or_fail_in_ci(ci):
     """No Chromium: a developer's run skips the browser tests and says how to install it; CI fails."""
     env = {**os.environ, "CHROMIUM": "/nonexistent/chromium", "CI": ci}
     test = "tests/test_site_browser.py::test_search_finds_a_chapter"
-    result = subprocess.run([sys.executable, "-m", "pytest", test, "-rs", "-q"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", test, "-rs", "-q"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     out = result.stdout + result.stderr
     assert "apt-get install chromium" in out, out[-2000:]
     if ci:

@@ -27,8 +27,31 @@ import torch.nn.functional as F
 
 import lossutils as lu
 
-GRID = [-1e4, -1000, -745, -710, -100, -50, -30, -20, -3, -1, -1e-8, 0.0,
-        1e-8, 1, 3, 20, 30, 50, 100, 710, 745, 1000, 1e4]
+GRID = [
+    -1e4,
+    -1000,
+    -745,
+    -710,
+    -100,
+    -50,
+    -30,
+    -20,
+    -3,
+    -1,
+    -1e-8,
+    0.0,
+    1e-8,
+    1,
+    3,
+    20,
+    30,
+    50,
+    100,
+    710,
+    745,
+    1000,
+    1e4,
+]
 DTYPES = [np.float64, np.float32]
 MAX_ULPS = 4  # lossutils' float64 accuracy, in machine epsilons (the focal losses: max_ulps)
 N_RANDOM = 150  # seeded random inputs added to the grid
@@ -56,8 +79,11 @@ def max_ulps(name, dtype):
 def _random_logits(shape, seed):
     """Typical logits (normal, scale 4) and large ones (uniform in [-60, 60]), half each."""
     rng = np.random.default_rng(seed)
-    return np.where(rng.uniform(size=shape) < 0.5, rng.normal(scale=4, size=shape),
-                    rng.uniform(-60, 60, size=shape))
+    return np.where(
+        rng.uniform(size=shape) < 0.5,
+        rng.normal(scale=4, size=shape),
+        rng.uniform(-60, 60, size=shape),
+    )
 
 
 def binary_inputs(dtype):
@@ -94,7 +120,10 @@ def mp_sigmoid(z):
 
 
 def exact_bce(z, t):
-    return [ty * mp_softplus(-zz) + (1 - ty) * mp_softplus(zz) for zz, ty in zip(map(_mpf, z), map(_mpf, t))]
+    return [
+        ty * mp_softplus(-zz) + (1 - ty) * mp_softplus(zz)
+        for zz, ty in zip(map(_mpf, z), map(_mpf, t))
+    ]
 
 
 def exact_sigmoid_focal(gamma, alpha):
@@ -105,6 +134,7 @@ def exact_sigmoid_focal(gamma, alpha):
             q = ty * mp_sigmoid(-zz) + (1 - ty) * mp_sigmoid(zz)  # 1 - p_t, without cancellation
             out.append((alpha * ty + (1 - alpha) * (1 - ty)) * q**gamma * ce)
         return out
+
     return exact
 
 
@@ -129,6 +159,7 @@ def exact_softmax_focal(gamma):
             q = mp.fsum(mp.exp(v) for c, v in enumerate(logp) if c != y)  # 1 - p_y exactly
             out.append(-(q**gamma) * logp[y])
         return out
+
     return exact
 
 
@@ -206,8 +237,12 @@ def relative_errors(values, exact, dtype):
     """Relative errors of ``values`` against the mpmath ``exact`` list, in epsilons
     (NaN or infinite values count as infinite errors)."""
     tiny, eps = np.finfo(dtype).tiny, np.finfo(dtype).eps
-    return np.array([float(abs(_mpf(got) - ex) / max(abs(ex), tiny)) / eps if np.isfinite(got) else np.inf
-                     for got, ex in zip(np.asarray(values, dtype=np.float64).ravel(), exact)])
+    return np.array(
+        [
+            float(abs(_mpf(got) - ex) / max(abs(ex), tiny)) / eps if np.isfinite(got) else np.inf
+            for got, ex in zip(np.asarray(values, dtype=np.float64).ravel(), exact)
+        ]
+    )
 
 
 def worst_relative_error(values, exact, dtype):
@@ -220,8 +255,11 @@ def measure(name, dtype):
     make_inputs, ours, theirs, exact = CASES[name]
     inputs = make_inputs(dtype)
     want = exact(*inputs)
-    return (relative_errors(ours(*inputs), want, dtype),
-            relative_errors(theirs(*inputs).numpy(), want, dtype), inputs)
+    return (
+        relative_errors(ours(*inputs), want, dtype),
+        relative_errors(theirs(*inputs).numpy(), want, dtype),
+        inputs,
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
@@ -236,7 +274,9 @@ def test_where_pytorch_rounds_to_zero_lossutils_does_not():
     # BCE of logit -50 with target 0 is log1p(e^-50) ~ 1.93e-22; PyTorch returns 0.
     ours, theirs, _ = measure("bce_with_logits", np.float64)
     assert ours.max() <= MAX_ULPS < theirs.max()
-    assert lu.binary_cross_entropy_with_logits([-50.0], [0.0]) == pytest.approx(1.9287498479639178e-22, rel=1e-15)
+    assert lu.binary_cross_entropy_with_logits([-50.0], [0.0]) == pytest.approx(
+        1.9287498479639178e-22, rel=1e-15
+    )
     assert lu.cross_entropy([[50.0, 0.0]], [0]) == pytest.approx(1.9287498479639178e-22, rel=1e-15)
 
 
@@ -248,26 +288,49 @@ EXTREME = np.array([-1e4, -1e3, -50, -1e-8, 0.0, 1e-8, 50, 1e3, 1e4])
 def _binary_losses():
     fns = [
         (lu.binary_cross_entropy_with_logits, lu.grad_binary_cross_entropy_with_logits, {}),
-        (lu.binary_cross_entropy_with_logits, lu.grad_binary_cross_entropy_with_logits, {"pos_weight": 3.0}),
-        (lu.weighted_binary_cross_entropy_with_logits, lu.grad_weighted_binary_cross_entropy_with_logits,
-         {"w0": 0.5, "w1": 4.0}),
+        (
+            lu.binary_cross_entropy_with_logits,
+            lu.grad_binary_cross_entropy_with_logits,
+            {"pos_weight": 3.0},
+        ),
+        (
+            lu.weighted_binary_cross_entropy_with_logits,
+            lu.grad_weighted_binary_cross_entropy_with_logits,
+            {"w0": 0.5, "w1": 4.0},
+        ),
         (lu.multilabel_soft_margin_loss, lu.grad_multilabel_soft_margin_loss, {}),
     ]
-    fns += [(lu.sigmoid_focal_loss, lu.grad_sigmoid_focal_loss, {"gamma": g, "alpha": a})
-            for g in (0.0, 0.5, 2.0) for a in (0.25, -1.0)]
+    fns += [
+        (lu.sigmoid_focal_loss, lu.grad_sigmoid_focal_loss, {"gamma": g, "alpha": a})
+        for g in (0.0, 0.5, 2.0)
+        for a in (0.25, -1.0)
+    ]
     return fns
 
 
 def _class_losses():
-    return [(lu.cross_entropy, lu.grad_cross_entropy, {}),
-            (lu.cross_entropy, lu.grad_cross_entropy, {"label_smoothing": 0.1, "weight": [1.0, 2.0, 3.0]}),
-            (lu.softmax_focal_loss, lu.grad_softmax_focal_loss, {"gamma": 0.5}),
-            (lu.softmax_focal_loss, lu.grad_softmax_focal_loss, {"gamma": 2.0, "alpha": [1.0, 2.0, 3.0]})]
+    return [
+        (lu.cross_entropy, lu.grad_cross_entropy, {}),
+        (
+            lu.cross_entropy,
+            lu.grad_cross_entropy,
+            {"label_smoothing": 0.1, "weight": [1.0, 2.0, 3.0]},
+        ),
+        (lu.softmax_focal_loss, lu.grad_softmax_focal_loss, {"gamma": 0.5}),
+        (
+            lu.softmax_focal_loss,
+            lu.grad_softmax_focal_loss,
+            {"gamma": 2.0, "alpha": [1.0, 2.0, 3.0]},
+        ),
+    ]
 
 
 def _assert_clean(fn, *args, **kw):
     """Call ``fn`` with overflow/invalid/divide warnings turned into errors; check finiteness."""
-    with warnings.catch_warnings(), np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+    with (
+        warnings.catch_warnings(),
+        np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"),
+    ):
         warnings.simplefilter("error")
         out = fn(*args, **kw)
     assert np.all(np.isfinite(out)), (fn.__name__, kw, out)

@@ -1,70 +1,75 @@
-"""Bad input: every loss and its gradient raise a clear error that names the
-argument, says what was expected and shows what came."""
+"""Bad input: every loss and its gradient raise a clear error that names the argument, says
+what was expected and shows what came. The functions come from lossutils.registry, so a new loss
+is checked here as soon as it is registered."""
+
+import inspect
 
 import numpy as np
 import pytest
 
 import lossutils as lu
+from helpers import first_argument, valid_inputs
+from lossutils.registry import LOSSES
 
 X3 = np.zeros((4, 3))  # logits (N=4, C=3)
 Y3 = np.array([0, 1, 2, 0])
 P = np.full(4, 0.5)
 T = np.array([0.0, 1.0, 1.0, 0.0])
 
-ELEMENTWISE = [(lu.mse, lu.grad_mse), (lu.mae, lu.grad_mae), (lu.huber, lu.grad_huber),
-               (lu.smooth_l1, lu.grad_smooth_l1)]
-BINARY = [(lu.binary_cross_entropy, lu.grad_binary_cross_entropy),
-          (lu.binary_cross_entropy_with_logits, lu.grad_binary_cross_entropy_with_logits),
-          (lu.weighted_binary_cross_entropy_with_logits, lu.grad_weighted_binary_cross_entropy_with_logits),
-          (lu.multilabel_soft_margin_loss, lu.grad_multilabel_soft_margin_loss),
-          (lu.sigmoid_focal_loss, lu.grad_sigmoid_focal_loss)]
-CLASS = [(lu.cross_entropy, lu.grad_cross_entropy), (lu.nll_loss, lu.grad_nll_loss),
-         (lu.softmax_focal_loss, lu.grad_softmax_focal_loss)]
-ALL = ELEMENTWISE + BINARY + CLASS
+
+def loss_and_gradient(*kinds: str) -> list:
+    """Every loss and gradient whose inputs are of one of ``kinds`` (see registry.Entry)."""
+    return [f for e in LOSSES if e.inputs in kinds for f in (e.function, e.gradient)]
 
 
-def both(pair):
-    """A loss and its gradient: both must validate the same way."""
-    return pytest.mark.parametrize("fn", pair, ids=lambda f: f.__name__)
+ELEMENTWISE = loss_and_gradient("elementwise")
+BINARY = loss_and_gradient("binary")
+CLASS = loss_and_gradient("class")
+ALL = ELEMENTWISE + BINARY + CLASS  # the sequence losses' own checks: test_sequence.py
 
 
-def first_name(fn):
-    return {"binary_cross_entropy": "prob", "grad_binary_cross_entropy": "prob"}.get(
-        fn.__name__, "pred" if any(fn in p for p in ELEMENTWISE) else
-        "log_probs" if "nll" in fn.__name__ else "logits")
+def functions(fns):
+    return pytest.mark.parametrize("fn", fns, ids=lambda f: f.__name__)
 
 
 def valid_args(fn):
-    if any(fn in p for p in ELEMENTWISE + BINARY):
-        return (P, T)
-    return (X3, Y3)
+    return valid_inputs(lu.registry.find(fn.__name__))
 
 
 # ---------------------------------------------------------------- shapes
 
 
-@pytest.mark.parametrize("fn", [f for p in ELEMENTWISE + BINARY for f in p], ids=lambda f: f.__name__)
+@functions(ELEMENTWISE + BINARY)
 def test_no_silent_broadcasting_of_n1_against_n(fn):
-    name = first_name(fn)
-    with pytest.raises(ValueError, match=rf"{name} and target must have the same shape, "
-                                         rf"got {name} shape \(4, 1\) and target shape \(4,\)"):
+    name = first_argument(fn)
+    with pytest.raises(
+        ValueError,
+        match=rf"{name} and target must have the same shape, "
+        rf"got {name} shape \(4, 1\) and target shape \(4,\)",
+    ):
         fn(P[:, None], T)
 
 
-@pytest.mark.parametrize("fn", [f for p in CLASS for f in p], ids=lambda f: f.__name__)
+@functions(CLASS)
 def test_class_index_target_shape(fn):
-    with pytest.raises(ValueError, match=r"target of class indices must have shape \(4,\), got \(4, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"target of class indices must have shape \(4,\), got \(4, 1\)"
+    ):
         fn(X3, Y3[:, None])
-    with pytest.raises(ValueError, match=r"must have shape \(C,\), \(N, C\) or \(N, C, d1, ...\), got a scalar"):
+    with pytest.raises(
+        ValueError, match=r"must have shape \(C,\), \(N, C\) or \(N, C, d1, ...\), got a scalar"
+    ):
         fn(1.0, 0)
     # K-dimensional: logits (N, C, d1) need targets (N, d1)
     with pytest.raises(ValueError, match=r"must have shape \(2, 5\), got \(2, 3\)"):
         fn(np.zeros((2, 3, 5)), np.zeros((2, 3), dtype=int))
 
 
-@pytest.mark.parametrize("fn", [f for p in CLASS for f in p], ids=lambda f: f.__name__)
+@functions(CLASS)
 def test_class_index_out_of_range(fn):
-    with pytest.raises(ValueError, match=r"target contains class index 3, outside \[0, 3\) \(ignore_index=-100\)"):
+    with pytest.raises(
+        ValueError, match=r"target contains class index 3, outside \[0, 3\) \(ignore_index=-100\)"
+    ):
         fn(X3, [0, 1, 3, 0])
     with pytest.raises(ValueError, match=r"class index -1, outside \[0, 3\)"):
         fn(X3, [0, -1, 2, 0])
@@ -74,11 +79,14 @@ def test_class_index_out_of_range(fn):
         fn(X3, Y3, ignore_index=None)
 
 
-@pytest.mark.parametrize("fn", [f for p in CLASS for f in p], ids=lambda f: f.__name__)
+@functions(CLASS)
 def test_non_integer_class_targets(fn):
-    match = (r"target must hold integer class indices of shape \(4,\) or class probabilities of shape \(4, 3\)"
-             r".*got dtype float64 and shape \(4,\)" if "cross_entropy" in fn.__name__
-             else r"target must hold integer class indices, got dtype float64")
+    match = (
+        r"target must hold integer class indices of shape \(4,\) or class probabilities of shape \(4, 3\)"
+        r".*got dtype float64 and shape \(4,\)"
+        if "cross_entropy" in fn.__name__
+        else r"target must hold integer class indices, got dtype float64"
+    )
     with pytest.raises(TypeError, match=match):
         fn(X3, Y3.astype(float))
     with pytest.raises(TypeError, match=r"integer class indices, got dtype bool"):
@@ -88,9 +96,12 @@ def test_non_integer_class_targets(fn):
 # ---------------------------------------------------------------- values
 
 
-@both(BINARY[0])
+@functions([lu.binary_cross_entropy, lu.grad_binary_cross_entropy])
 def test_bce_prob_outside_unit_interval(fn):
-    with pytest.raises(ValueError, match=r"prob must contain probabilities in \[0, 1\], got 1 value\(s\) outside, e.g. 1.2"):
+    with pytest.raises(
+        ValueError,
+        match=r"prob must contain probabilities in \[0, 1\], got 1 value\(s\) outside, e.g. 1.2",
+    ):
         fn([0.5, 1.2], [0.0, 1.0])
     with pytest.raises(ValueError, match=r"prob must contain probabilities.*e.g. nan"):
         fn([0.5, np.nan], [0.0, 1.0])
@@ -100,21 +111,28 @@ def test_bce_prob_outside_unit_interval(fn):
         fn(P, T, eps=0)
 
 
-@pytest.mark.parametrize("fn", [f for p in BINARY for f in p], ids=lambda f: f.__name__)
+@functions(BINARY)
 def test_binary_targets_outside_unit_interval(fn):
-    with pytest.raises(ValueError, match=r"target must contain probabilities in \[0, 1\], got 2 value\(s\) outside, e.g. -1.0"):
+    with pytest.raises(
+        ValueError,
+        match=r"target must contain probabilities in \[0, 1\], got 2 value\(s\) outside, e.g. -1.0",
+    ):
         fn(P, [-1.0, 0.0, 2.0, 1.0])
 
 
 def test_bool_targets_mean_0_and_1():
-    assert lu.binary_cross_entropy_with_logits(P, T.astype(bool)) == lu.binary_cross_entropy_with_logits(P, T)
+    assert lu.binary_cross_entropy_with_logits(
+        P, T.astype(bool)
+    ) == lu.binary_cross_entropy_with_logits(P, T)
 
 
-@both(CLASS[0])
+@functions([lu.cross_entropy, lu.grad_cross_entropy])
 def test_probability_targets_of_cross_entropy(fn):
     bad = np.full((4, 3), 0.5)
     bad[1, 2] = 1.5
-    with pytest.raises(ValueError, match=r"target must contain probabilities in \[0, 1\].*e.g. 1.5"):
+    with pytest.raises(
+        ValueError, match=r"target must contain probabilities in \[0, 1\].*e.g. 1.5"
+    ):
         fn(X3, bad)
     with pytest.raises(ValueError, match=r"ignore_index=0 is only for class-index targets"):
         fn(X3, np.full((4, 3), 1 / 3), ignore_index=0)
@@ -124,22 +142,35 @@ def test_probability_targets_of_cross_entropy(fn):
         fn(X3, Y3, label_smoothing=-0.1)
 
 
-@pytest.mark.parametrize("fn, arg, value, match", [
-    (lu.huber, "delta", -1.0, r"delta must be finite and > 0, got -1.0"),
-    (lu.grad_huber, "delta", 0.0, r"delta must be finite and > 0, got 0.0"),
-    (lu.smooth_l1, "beta", -0.5, r"beta must be finite and >= 0, got -0.5"),
-    (lu.grad_smooth_l1, "beta", np.inf, r"beta must be finite and >= 0, got inf"),
-    (lu.sigmoid_focal_loss, "gamma", -2.0, r"gamma must be finite and >= 0, got -2.0"),
-    (lu.grad_sigmoid_focal_loss, "gamma", -2.0, r"gamma must be finite and >= 0, got -2.0"),
-    (lu.weighted_binary_cross_entropy_with_logits, "w1", -1.0, r"w1 must be finite and >= 0, got -1.0"),
-    (lu.grad_weighted_binary_cross_entropy_with_logits, "w0", np.nan, r"w0 must be finite and >= 0, got nan"),
-])
+@pytest.mark.parametrize(
+    "fn, arg, value, match",
+    [
+        (lu.huber, "delta", -1.0, r"delta must be finite and > 0, got -1.0"),
+        (lu.grad_huber, "delta", 0.0, r"delta must be finite and > 0, got 0.0"),
+        (lu.smooth_l1, "beta", -0.5, r"beta must be finite and >= 0, got -0.5"),
+        (lu.grad_smooth_l1, "beta", np.inf, r"beta must be finite and >= 0, got inf"),
+        (lu.sigmoid_focal_loss, "gamma", -2.0, r"gamma must be finite and >= 0, got -2.0"),
+        (lu.grad_sigmoid_focal_loss, "gamma", -2.0, r"gamma must be finite and >= 0, got -2.0"),
+        (
+            lu.weighted_binary_cross_entropy_with_logits,
+            "w1",
+            -1.0,
+            r"w1 must be finite and >= 0, got -1.0",
+        ),
+        (
+            lu.grad_weighted_binary_cross_entropy_with_logits,
+            "w0",
+            np.nan,
+            r"w0 must be finite and >= 0, got nan",
+        ),
+    ],
+)
 def test_negative_hyperparameters(fn, arg, value, match):
     with pytest.raises(ValueError, match=match):
         fn(P, T, **{arg: value})
 
 
-@both(CLASS[2])
+@functions([lu.softmax_focal_loss, lu.grad_softmax_focal_loss])
 def test_softmax_focal_gamma_and_alpha(fn):
     with pytest.raises(ValueError, match=r"gamma must be finite and >= 0, got -1.0"):
         fn(X3, Y3, gamma=-1.0)
@@ -147,7 +178,7 @@ def test_softmax_focal_gamma_and_alpha(fn):
         fn(X3, Y3, alpha=[1.0, 2.0])
 
 
-@both(BINARY[4])
+@functions([lu.sigmoid_focal_loss, lu.grad_sigmoid_focal_loss])
 def test_sigmoid_focal_alpha_must_be_a_number(fn):
     with pytest.raises(TypeError, match=r"alpha must be a finite real number.*got \[0.25, 0.75\]"):
         fn(P, T, alpha=[0.25, 0.75])
@@ -158,41 +189,48 @@ def test_sigmoid_focal_alpha_must_be_a_number(fn):
 # ---------------------------------------------------------------- weights
 
 
-@pytest.mark.parametrize("fn", [f for p in ELEMENTWISE for f in p], ids=lambda f: f.__name__)
+@functions(ELEMENTWISE)
 def test_elementwise_weight_shape(fn):
     with pytest.raises(ValueError, match=r"weight must have shape \(4,\), got shape \(2,\)"):
         fn(P, T, weight=[1.0, 2.0])
 
 
-@pytest.mark.parametrize("fn", [f for p in CLASS[:2] for f in p], ids=lambda f: f.__name__)
+@functions([lu.cross_entropy, lu.grad_cross_entropy, lu.nll_loss, lu.grad_nll_loss])
 def test_class_weight_length(fn):
     with pytest.raises(ValueError, match=r"weight must have shape \(3,\), got shape \(2,\)"):
         fn(X3, Y3, weight=[1.0, 2.0])
 
 
-@pytest.mark.parametrize("fn", [f for p in BINARY[:2] + BINARY[3:4] for f in p], ids=lambda f: f.__name__)
+@functions([f for f in BINARY if "weight" in inspect.signature(f).parameters])
 def test_binary_weight_must_broadcast_to_the_input(fn):
     x, t = np.full((4, 3), 0.5), np.zeros((4, 3))
     fn(x, t, weight=np.ones(3))  # one per class: fine, as in PyTorch
-    with pytest.raises(ValueError, match=r"weight of shape \(4,\) does not broadcast to the input shape \(4, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"weight of shape \(4,\) does not broadcast to the input shape \(4, 3\)"
+    ):
         fn(x, t, weight=np.ones(4))
-    with pytest.raises(ValueError, match=r"weight of shape \(2, 4, 3\) does not broadcast to the input shape"):
+    with pytest.raises(
+        ValueError, match=r"weight of shape \(2, 4, 3\) does not broadcast to the input shape"
+    ):
         fn(x, t, weight=np.ones((2, 4, 3)))  # would enlarge the output
 
 
-@both(BINARY[1])
+@functions([lu.binary_cross_entropy_with_logits, lu.grad_binary_cross_entropy_with_logits])
 def test_pos_weight_must_broadcast(fn):
-    with pytest.raises(ValueError, match=r"pos_weight of shape \(2,\) does not broadcast to the input shape \(4, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"pos_weight of shape \(2,\) does not broadcast to the input shape \(4, 3\)",
+    ):
         fn(np.zeros((4, 3)), np.zeros((4, 3)), pos_weight=[1.0, 2.0])
 
 
 # ---------------------------------------------------------------- empty, dtype, reduction
 
 
-@pytest.mark.parametrize("fn", [f for p in ALL for f in p], ids=lambda f: f.__name__)
+@functions(ALL)
 def test_empty_input(fn):
-    name = first_name(fn)
-    if any(fn in p for p in CLASS):
+    name = first_argument(fn)
+    if fn in CLASS:
         with pytest.raises(ValueError, match=rf"{name} must not be empty, got shape \(0, 3\)"):
             fn(np.zeros((0, 3)), np.zeros(0, dtype=int))
     else:
@@ -200,27 +238,39 @@ def test_empty_input(fn):
             fn(np.zeros(0), np.zeros(0))
 
 
-@pytest.mark.parametrize("fn", [f for p in ALL for f in p], ids=lambda f: f.__name__)
-@pytest.mark.parametrize("bad", [np.array(["a", "b", "c", "d"]), np.array([None] * 4, dtype=object),
-                                 np.array([True, False, True, False]), np.full(4, 1 + 1j)],
-                         ids=["str", "object", "bool", "complex"])
+@functions(ALL)
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.array(["a", "b", "c", "d"]),
+        np.array([None] * 4, dtype=object),
+        np.array([True, False, True, False]),
+        np.full(4, 1 + 1j),
+    ],
+    ids=["str", "object", "bool", "complex"],
+)
 def test_non_numeric_first_argument(fn, bad):
     first, target = valid_args(fn)
     if first.ndim == 2:
         bad = np.stack([bad] * 3, axis=1)
-    with pytest.raises(TypeError, match=rf"{first_name(fn)} must be an array of real numbers, got dtype {bad.dtype}"):
+    with pytest.raises(
+        TypeError,
+        match=rf"{first_argument(fn)} must be an array of real numbers, got dtype {bad.dtype}",
+    ):
         fn(bad, target)
 
 
-@pytest.mark.parametrize("fn", [f for p in ELEMENTWISE + BINARY[1:] for f in p], ids=lambda f: f.__name__)
+@functions(ELEMENTWISE + BINARY)
 def test_non_numeric_target(fn):
     with pytest.raises(TypeError, match=r"target must be an array of real numbers, got dtype <U1"):
         fn(P, ["a", "b", "c", "d"])
 
 
-@pytest.mark.parametrize("fn", [f for p in ALL for f in p], ids=lambda f: f.__name__)
+@functions(ALL)
 def test_bad_reduction(fn):
-    with pytest.raises(ValueError, match=r"reduction must be one of \('mean', 'sum', 'none'\), got 'avg'"):
+    with pytest.raises(
+        ValueError, match=r"reduction must be one of \('mean', 'sum', 'none'\), got 'avg'"
+    ):
         fn(*valid_args(fn), reduction="avg")
 
 
@@ -233,7 +283,7 @@ def test_integer_and_list_inputs_are_promoted_to_float64():
     assert lu.grad_cross_entropy([1, 2, 3], 2).shape == (3,)
 
 
-@pytest.mark.parametrize("fn", [f for p in ALL for f in p], ids=lambda f: f.__name__)
+@functions(ALL)
 def test_inputs_are_never_modified(fn):
     # The implementations work in place on their own temporaries, never on the caller's arrays.
     rng = np.random.default_rng(0)
@@ -252,46 +302,14 @@ def test_inputs_are_never_modified(fn):
         np.testing.assert_array_equal(before, after)
 
 
-@pytest.mark.parametrize("fn", [f for p in ELEMENTWISE + BINARY for f in p], ids=lambda f: f.__name__)
+@functions(ELEMENTWISE + BINARY)
 def test_zero_dimensional_inputs(fn):
     if fn in (lu.multilabel_soft_margin_loss, lu.grad_multilabel_soft_margin_loss):
-        with pytest.raises(ValueError, match=r"logits must have shape \(N, L\) or \(L,\), got a scalar"):
+        with pytest.raises(
+            ValueError, match=r"logits must have shape \(N, L\) or \(L,\), got a scalar"
+        ):
             fn(0.3, 1.0)
         return
     out = fn(0.3, 1.0, reduction="none")
     assert np.shape(out) == () and np.isfinite(out)
     assert np.isfinite(fn(0.3, 1.0))
-
-
-LOSSES = ["mse", "mae", "huber", "smooth_l1", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-          "weighted_binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
-          "multilabel_soft_margin_loss", "sigmoid_focal_loss", "softmax_focal_loss",
-          "sequence_cross_entropy", "sequence_nll_loss"]
-
-
-@pytest.mark.parametrize("name", LOSSES)
-def test_public_api_conventions(name):
-    import inspect
-
-    loss, grad = getattr(lu, name), getattr(lu, "grad_" + name)
-    assert {name, "grad_" + name} <= set(lu.__all__)
-    sig = inspect.signature(loss)
-    assert inspect.signature(grad) == sig  # the gradient takes exactly the loss's arguments
-    params = list(sig.parameters.values())
-    assert [p.kind for p in params[:2]] == [inspect.Parameter.POSITIONAL_OR_KEYWORD] * 2
-    assert all(p.kind == inspect.Parameter.KEYWORD_ONLY for p in params[2:])  # hyperparameters
-    assert sig.parameters["reduction"].default == ("none" if name == "sigmoid_focal_loss" else "mean")
-    assert loss.__doc__ and "Example" in loss.__doc__ and "References" in loss.__doc__
-
-
-def test_every_exported_name_exists():
-    for name in lu.__all__:
-        assert callable(getattr(lu, name)), name
-
-
-@pytest.mark.parametrize("fn", [lu.softmax, lu.log_softmax])
-def test_softmax_needs_an_axis(fn):
-    with pytest.raises(ValueError, match=r"x must have at least one dimension.*got a scalar"):
-        fn(1.0)
-    with pytest.raises(TypeError, match=r"x must be an array of real numbers, got dtype <U1"):
-        fn(["a", "b"])

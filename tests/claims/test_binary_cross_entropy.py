@@ -24,19 +24,27 @@ def test_every_row_of_the_four_ways_table_agrees_with_pytorch(ch):
         # lossutils' float32 sigmoid is correctly rounded, PyTorch's kernel within an ulp on any CPU.
         eps = np.finfo(np.float32 if dt == "float32" else np.float64).eps
         assert np.isclose(row["p"], torch.sigmoid(zt).item(), rtol=2 * eps, atol=0)
-        assert np.isclose(row["clamp"], F.binary_cross_entropy(torch.sigmoid(zt), yt).item(), rtol=1e-6)
-        assert np.isclose(row["from logits"], F.binary_cross_entropy_with_logits(zt, yt).item(), rtol=1e-6)
+        assert np.isclose(
+            row["clamp"], F.binary_cross_entropy(torch.sigmoid(zt), yt).item(), rtol=1e-6
+        )
+        assert np.isclose(
+            row["from logits"], F.binary_cross_entropy_with_logits(zt, yt).item(), rtol=1e-6
+        )
         assert abs(row["from logits"] - ch.exact[z, y]) <= 1e-6 * ch.exact[z, y]
 
 
 def test_logistic_regression_final_loss_and_gradient_are_pytorchs(ch):
     z_train = ch.x_train @ ch.w + ch.b
     x_t = torch.from_numpy(ch.x_train)
-    final = F.binary_cross_entropy_with_logits(ch.model(x_t).squeeze(1), torch.from_numpy(ch.y_train))
+    final = F.binary_cross_entropy_with_logits(
+        ch.model(x_t).squeeze(1), torch.from_numpy(ch.y_train)
+    )
     ch.model.zero_grad()
     final.backward()
     g_z = lu.grad_binary_cross_entropy_with_logits(z_train, ch.y_train)  # dJ/dz, one per example
-    assert np.isclose(lu.binary_cross_entropy_with_logits(z_train, ch.y_train), final.item(), rtol=1e-12)
+    assert np.isclose(
+        lu.binary_cross_entropy_with_logits(z_train, ch.y_train), final.item(), rtol=1e-12
+    )
     assert np.allclose(g_z @ ch.x_train, ch.model.weight.grad.numpy()[0], atol=1e-12)
     assert np.isclose(g_z.sum(), ch.model.bias.grad.item(), atol=1e-12)
 
@@ -45,9 +53,13 @@ def test_pytorchs_pos_weight_is_lossutils_w1_on_the_training_logits(ch):
     for pw, run in ch.runs.items():
         z_train = run["model"](torch.from_numpy(ch.x_imb)).detach().numpy()[:, 0]
         weight = None if pw is None else torch.tensor(pw)
-        expected = F.binary_cross_entropy_with_logits(torch.from_numpy(z_train), torch.from_numpy(ch.y_imb),
-                                                      pos_weight=weight).item()
+        expected = F.binary_cross_entropy_with_logits(
+            torch.from_numpy(z_train), torch.from_numpy(ch.y_imb), pos_weight=weight
+        ).item()
         ours = lu.weighted_binary_cross_entropy_with_logits(z_train, ch.y_imb, w1=pw or 1.0)
         assert np.isclose(ours, expected, rtol=1e-12)
-        assert np.isclose(lu.binary_cross_entropy_with_logits(z_train, ch.y_imb, pos_weight=pw), expected,
-                          rtol=1e-12)
+        assert np.isclose(
+            lu.binary_cross_entropy_with_logits(z_train, ch.y_imb, pos_weight=pw),
+            expected,
+            rtol=1e-12,
+        )

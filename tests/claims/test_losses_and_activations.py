@@ -25,8 +25,22 @@ def _torch_adam_run(loss_fn, start, steps, lr=0.1):
     for _ in range(steps):
         (g,) = torch.autograd.grad(loss_fn(p), p)
         with torch.no_grad():
-            torch_adam([p], [g], [m], [v], [], [t], amsgrad=False, beta1=0.9, beta2=0.999, lr=lr,
-                       weight_decay=0.0, eps=1e-8, maximize=False, foreach=False)
+            torch_adam(
+                [p],
+                [g],
+                [m],
+                [v],
+                [],
+                [t],
+                amsgrad=False,
+                beta1=0.9,
+                beta2=0.999,
+                lr=lr,
+                weight_decay=0.0,
+                eps=1e-8,
+                maximize=False,
+                foreach=False,
+            )
     return p.detach().numpy()
 
 
@@ -37,13 +51,18 @@ def test_the_symbolic_sigmoid_gradients_are_lossutils_and_pytorchs(ch):
         zt = torch.tensor(z, requires_grad=True)
         F.binary_cross_entropy_with_logits(zt, torch.from_numpy(t), reduction="sum").backward()
         assert np.allclose(ch.grad_bce(z, t), zt.grad.numpy(), rtol=1e-10, atol=1e-15)
-        assert np.allclose(ch.grad_bce(z, t), lu.grad_binary_cross_entropy_with_logits(z, t, reduction="sum"),
-                           rtol=1e-12)
+        assert np.allclose(
+            ch.grad_bce(z, t),
+            lu.grad_binary_cross_entropy_with_logits(z, t, reduction="sum"),
+            rtol=1e-12,
+        )
         zt = torch.tensor(z, requires_grad=True)
         F.mse_loss(torch.sigmoid(zt), torch.from_numpy(t), reduction="sum").backward()
         assert np.allclose(ch.grad_mse(z, t), zt.grad.numpy(), rtol=1e-10, atol=1e-15)
         s = lu.sigmoid(z)
-        assert np.allclose(ch.grad_mse(z, t), lu.grad_mse(s, t, reduction="sum") * s * (1 - s), rtol=1e-12)
+        assert np.allclose(
+            ch.grad_mse(z, t), lu.grad_mse(s, t, reduction="sum") * s * (1 - s), rtol=1e-12
+        )
 
 
 def test_pytorch_autograd_retraces_the_bad_start_descents(ch):
@@ -55,7 +74,11 @@ def test_pytorch_autograd_retraces_the_bad_start_descents(ch):
         for _ in range(50):
             z = Xt @ wb[:2] + wb[2]
             accuracy.append(((z > 0) == (yt == 1)).double().mean().item())
-            loss = F.binary_cross_entropy_with_logits(z, yt) if name == "BCE" else F.mse_loss(torch.sigmoid(z), yt)
+            loss = (
+                F.binary_cross_entropy_with_logits(z, yt)
+                if name == "BCE"
+                else F.mse_loss(torch.sigmoid(z), yt)
+            )
             (grad,) = torch.autograd.grad(loss, wb)
             wb = (wb - 1.0 * grad).detach().requires_grad_(True)
         assert np.allclose(accuracy, ch.runs[name][0][:50])
@@ -71,7 +94,9 @@ def test_the_symbolic_softmax_gradients_are_lossutils_and_pytorchs(ch):
     labels = np.random.default_rng(3).integers(0, 3, size=20)
     onehot = np.eye(3)[labels]
     g_ce = np.stack([np.asarray(e[0]) for e in ch.ce_grad(*logits.T, *onehot.T)], axis=1)
-    assert np.allclose(g_ce, lu.grad_cross_entropy(logits, labels, reduction="sum"), rtol=1e-10, atol=1e-14)
+    assert np.allclose(
+        g_ce, lu.grad_cross_entropy(logits, labels, reduction="sum"), rtol=1e-10, atol=1e-14
+    )
     zt = torch.tensor(logits, requires_grad=True)
     F.cross_entropy(zt, torch.from_numpy(labels), reduction="sum").backward()
     assert np.allclose(g_ce, zt.grad.numpy(), rtol=1e-10, atol=1e-14)
@@ -87,34 +112,44 @@ def test_the_softmax_trainings_gradients_are_pytorchs_on_the_bad_start(ch):
     zt = torch.tensor(logits0, requires_grad=True)
     F.mse_loss(torch.softmax(zt, dim=1), torch.from_numpy(ch.onehot)).backward()
     p0 = lu.softmax(logits0, axis=1)
-    assert np.allclose(ch.softmax_backward(p0, lu.grad_mse(p0, ch.onehot)), zt.grad.numpy(), rtol=1e-10, atol=1e-15)
+    assert np.allclose(
+        ch.softmax_backward(p0, lu.grad_mse(p0, ch.onehot)), zt.grad.numpy(), rtol=1e-10, atol=1e-15
+    )
     zt = torch.tensor(logits0, requires_grad=True)
     F.cross_entropy(zt, torch.from_numpy(ch.classes)).backward()
-    assert np.allclose(lu.grad_cross_entropy(logits0, ch.classes), zt.grad.numpy(), rtol=1e-10, atol=1e-15)
+    assert np.allclose(
+        lu.grad_cross_entropy(logits0, ch.classes), zt.grad.numpy(), rtol=1e-10, atol=1e-15
+    )
 
 
 def test_the_focal_weight_times_p_minus_y_is_lossutils_and_pytorchs_gradient(ch):
     """With alpha off, for gamma 0, 1 and 2 and both labels."""
     z = np.linspace(-8, 8, 161)
     for gamma in (0.0, 1.0, 2.0):
-        weight = to_numpy(ch.focal["weight"].subs(derivations.gamma, gamma), derivations.p)
+        weight = to_numpy(ch.focal["weight"].subs(derivations.gamma, gamma), derivations.prob)
         for target in (0.0, 1.0):
             t = np.full_like(z, target)
             p = lu.sigmoid(z)
             expected = weight(p if target else 1 - p) * (p - t)
-            assert np.allclose(lu.grad_sigmoid_focal_loss(z, t, alpha=-1, gamma=gamma), expected,
-                               rtol=1e-9, atol=1e-15)
+            assert np.allclose(
+                lu.grad_sigmoid_focal_loss(z, t, alpha=-1, gamma=gamma),
+                expected,
+                rtol=1e-9,
+                atol=1e-15,
+            )
             zt = torch.tensor(z, requires_grad=True)
             sign = 1.0 if target else -1.0
             p_t = torch.sigmoid(sign * zt)
-            (-(1 - p_t) ** gamma * F.logsigmoid(sign * zt)).sum().backward()
+            (-((1 - p_t) ** gamma) * F.logsigmoid(sign * zt)).sum().backward()
             assert np.allclose(zt.grad.numpy(), expected, rtol=1e-9, atol=1e-15)
 
 
 def test_the_written_out_adam_is_pytorchs(ch):
     Xt, yt = torch.from_numpy(ch.X), torch.from_numpy(ch.labels)
-    losses = {"BCE": lambda wb: F.binary_cross_entropy_with_logits(Xt @ wb[:2] + wb[2], yt),
-              "MSE": lambda wb: F.mse_loss(torch.sigmoid(Xt @ wb[:2] + wb[2]), yt)}
+    losses = {
+        "BCE": lambda wb: F.binary_cross_entropy_with_logits(Xt @ wb[:2] + wb[2], yt),
+        "MSE": lambda wb: F.mse_loss(torch.sigmoid(Xt @ wb[:2] + wb[2]), yt),
+    }
     for name, loss_fn in losses.items():
         theta30 = _torch_adam_run(loss_fn, [*ch.w_bad, ch.b_bad], 30)
         assert np.allclose(theta30, ch.adam(name, steps=30)[2], rtol=1e-9, atol=1e-12)
@@ -122,14 +157,20 @@ def test_the_written_out_adam_is_pytorchs(ch):
 
 def test_pytorchs_adam_takes_the_epsilon_exercises_step(ch):
     """At z = -40 PyTorch's first Adam step (lr 1) is |g| / (|g| + eps), as the chapter says."""
+
     def mse_of_z(z):
         return F.mse_loss(torch.sigmoid(z), torch.ones(1))
 
     z = torch.tensor([-40.0], requires_grad=True)
     (g,) = torch.autograd.grad(mse_of_z(z), z)
     assert np.isclose(g.item(), ch.grad_mse(-40.0, 1.0), rtol=1e-12, atol=0)
-    step = _torch_adam_run(mse_of_z, [-40.0], 1, lr=1.0)[0] - (-40.0)  # moves z up, towards the answer
-    assert np.isclose(step, abs(g.item()) / (abs(g.item()) + 1e-8), rtol=1e-4, atol=0) and 0 < step < 1e-8
+    step = _torch_adam_run(mse_of_z, [-40.0], 1, lr=1.0)[0] - (
+        -40.0
+    )  # moves z up, towards the answer
+    assert (
+        np.isclose(step, abs(g.item()) / (abs(g.item()) + 1e-8), rtol=1e-4, atol=0)
+        and 0 < step < 1e-8
+    )
 
 
 def test_pytorchs_mse_gradient_through_a_sigmoid_stays_below_8_27():

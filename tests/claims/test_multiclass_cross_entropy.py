@@ -16,14 +16,18 @@ def ch(chapter):
     return chapter("multiclass-cross-entropy")
 
 
-def test_shifted_softmax_and_lse_agree_with_pytorch_on_every_row_and_naive_fail_exactly_on_overflow(ch):
+def test_shifted_softmax_and_lse_agree_with_pytorch_on_every_row_and_naive_fail_exactly_on_overflow(
+    ch,
+):
     for (z, dt), (naive, shifted, lse_naive, lse_shifted) in ch.results.items():
         tdt = torch.float32 if dt == "float32" else torch.float64
         zt = torch.tensor(z, dtype=tdt)
         assert np.allclose(shifted, torch.softmax(zt, dim=0).numpy(), rtol=1e-6)
         assert np.allclose(lu.softmax(np.array(z, dtype=shifted.dtype)), shifted, rtol=1e-6)
         assert np.isclose(lse_shifted, torch.logsumexp(zt, dim=0).item(), rtol=1e-6)
-        assert np.allclose(lu.log_softmax(np.array(z, dtype=shifted.dtype)), np.array(z) - lse_shifted, atol=1e-4)
+        assert np.allclose(
+            lu.log_softmax(np.array(z, dtype=shifted.dtype)), np.array(z) - lse_shifted, atol=1e-4
+        )
         with np.errstate(over="ignore"):
             overflow = z[0] > ch.overflow_at[dt]
             underflow = np.exp(np.array(z, dtype=shifted.dtype)).sum() == 0
@@ -33,15 +37,23 @@ def test_shifted_softmax_and_lse_agree_with_pytorch_on_every_row_and_naive_fail_
 
 def test_the_double_softmax_figure_is_pytorchs(ch):
     target = torch.from_numpy(ch.class0)
-    assert np.allclose(ch.correct, F.cross_entropy(torch.from_numpy(ch.grid), target, reduction="none").numpy())
-    twice = F.cross_entropy(torch.softmax(torch.from_numpy(ch.grid), dim=1), target, reduction="none")
+    assert np.allclose(
+        ch.correct, F.cross_entropy(torch.from_numpy(ch.grid), target, reduction="none").numpy()
+    )
+    twice = F.cross_entropy(
+        torch.softmax(torch.from_numpy(ch.grid), dim=1), target, reduction="none"
+    )
     assert np.allclose(ch.twice, twice.numpy())
 
 
 def test_the_label_smoothing_curves_are_pytorchs(ch):
     for eps, curve in ch.ls_curves.items():
-        theirs = F.cross_entropy(torch.from_numpy(ch.grid4), torch.from_numpy(ch.zeros4), label_smoothing=eps,
-                                 reduction="none").numpy()
+        theirs = F.cross_entropy(
+            torch.from_numpy(ch.grid4),
+            torch.from_numpy(ch.zeros4),
+            label_smoothing=eps,
+            reduction="none",
+        ).numpy()
         assert np.allclose(curve, theirs, rtol=1e-12)
 
 
@@ -65,9 +77,19 @@ def test_lossutils_agrees_with_pytorch_on_the_networks_logits(ch):
         train_logits = ch.mlps(ch.params, ch.X).numpy()
         test_logits = ch.mlps(ch.params, torch.from_numpy(ch.x_test))
     for r, (_, eps) in enumerate(ch.settings):
-        theirs = F.cross_entropy(torch.from_numpy(train_logits[r]), torch.from_numpy(ch.y_noisy[r]),
-                                 label_smoothing=eps).item()
-        assert np.isclose(lu.cross_entropy(train_logits[r], ch.y_noisy[r], label_smoothing=eps), theirs, rtol=1e-12)
-        assert np.isclose(lu.cross_entropy(train_logits[r], ch.targets[r].numpy()), theirs, rtol=1e-12)
-        assert np.isclose(lu.cross_entropy(test_logits[r].numpy(), ch.y_test),
-                          F.cross_entropy(test_logits[r], torch.from_numpy(ch.y_test)).item(), rtol=1e-10)
+        theirs = F.cross_entropy(
+            torch.from_numpy(train_logits[r]), torch.from_numpy(ch.y_noisy[r]), label_smoothing=eps
+        ).item()
+        assert np.isclose(
+            lu.cross_entropy(train_logits[r], ch.y_noisy[r], label_smoothing=eps),
+            theirs,
+            rtol=1e-12,
+        )
+        assert np.isclose(
+            lu.cross_entropy(train_logits[r], ch.targets[r].numpy()), theirs, rtol=1e-12
+        )
+        assert np.isclose(
+            lu.cross_entropy(test_logits[r].numpy(), ch.y_test),
+            F.cross_entropy(test_logits[r], torch.from_numpy(ch.y_test)).item(),
+            rtol=1e-10,
+        )

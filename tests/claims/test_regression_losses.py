@@ -20,11 +20,19 @@ def test_huber_value_and_slope_are_continuous_at_the_joint_and_curvature_jumps(d
     """The text: value and slope agree at |r| = delta (finite differences on both sides);
     the curvature jumps from 1 to 0."""
     h = 1e-6
-    v = lu.huber(np.array([delta - h, delta, delta + h]), np.zeros(3), delta=delta, reduction="none")
+    v = lu.huber(
+        np.array([delta - h, delta, delta + h]), np.zeros(3), delta=delta, reduction="none"
+    )
     assert np.isclose(v[1], delta**2 / 2)
-    assert np.isclose((v[1] - v[0]) / h, delta, rtol=1e-5) and np.isclose((v[2] - v[1]) / h, delta, rtol=1e-5)
-    g = lu.grad_huber(np.array([delta - 0.1, delta - 0.05, delta + 0.05, delta + 0.1]), np.zeros(4),
-                      delta=delta, reduction="sum")
+    assert np.isclose((v[1] - v[0]) / h, delta, rtol=1e-5) and np.isclose(
+        (v[2] - v[1]) / h, delta, rtol=1e-5
+    )
+    g = lu.grad_huber(
+        np.array([delta - 0.1, delta - 0.05, delta + 0.05, delta + 0.1]),
+        np.zeros(4),
+        delta=delta,
+        reduction="sum",
+    )
     assert np.isclose(g[1] - g[0], 0.05) and g[3] == g[2] == delta
 
 
@@ -33,10 +41,17 @@ def test_smooth_l1_is_huber_over_its_threshold_and_the_limits_hold():
     p, t = rng.normal(0, 3, 200), rng.normal(0, 3, 200)
     pt, tt = torch.from_numpy(p), torch.from_numpy(t)
     for beta in (0.1, 1.0, 2.5):
-        assert np.isclose(lu.smooth_l1(p, t, beta=beta) * beta, lu.huber(p, t, delta=beta), rtol=1e-12)
-        assert np.isclose(F.smooth_l1_loss(pt, tt, beta=beta).item() * beta,
-                          F.huber_loss(pt, tt, delta=beta).item(), rtol=1e-12)
-    assert np.isclose(lu.huber(p, t, delta=1e3), lu.mse(p, t) / 2, rtol=1e-12)  # delta above all |r|
+        assert np.isclose(
+            lu.smooth_l1(p, t, beta=beta) * beta, lu.huber(p, t, delta=beta), rtol=1e-12
+        )
+        assert np.isclose(
+            F.smooth_l1_loss(pt, tt, beta=beta).item() * beta,
+            F.huber_loss(pt, tt, delta=beta).item(),
+            rtol=1e-12,
+        )
+    assert np.isclose(
+        lu.huber(p, t, delta=1e3), lu.mse(p, t) / 2, rtol=1e-12
+    )  # delta above all |r|
     assert np.isclose(lu.smooth_l1(p, t, beta=0.0), lu.mae(p, t), rtol=1e-12)
 
 
@@ -50,8 +65,11 @@ def test_fitted_lines_lossutils_agrees_with_pytorch_and_the_huber_line_is_statio
     X = np.stack([ch.x, np.ones_like(ch.x)], axis=1)
     huber_line = ch.exact["Huber (δ = 1)"]
     assert np.allclose(X.T @ lu.grad_huber(X @ huber_line, ch.y, reduction="sum"), 0, atol=1e-9)
-    for name, ours, theirs, kw in [("MSE", lu.mse, F.mse_loss, {}), ("MAE", lu.mae, F.l1_loss, {}),
-                                   ("Huber (δ = 1)", lu.huber, F.huber_loss, {"delta": 1.0})]:
+    for name, ours, theirs, kw in [
+        ("MSE", lu.mse, F.mse_loss, {}),
+        ("MAE", lu.mae, F.l1_loss, {}),
+        ("Huber (δ = 1)", lu.huber, F.huber_loss, {"delta": 1.0}),
+    ]:
         pred = ch.fits[name][0] * ch.x + ch.fits[name][1]
         expected = theirs(torch.from_numpy(pred), torch.from_numpy(ch.y), **kw).item()
         assert np.isclose(ours(pred, ch.y, **kw), expected, rtol=1e-12)
@@ -80,8 +98,11 @@ def test_gradient_descent_matches_the_exact_huber_line_across_the_sweep(ch):
 def test_one_gradient_step_of_each_cost_is_pytorchs(ch):
     """From (0, 0) one step of size 1 is minus the gradient at (0, 0)."""
     u, y = torch.from_numpy(ch.u), torch.from_numpy(ch.y_clean)
-    for grad, loss, kw in [(lu.grad_mse, F.mse_loss, {}), (lu.grad_mae, F.l1_loss, {}),
-                           (lu.grad_huber, F.huber_loss, {})]:
+    for grad, loss, kw in [
+        (lu.grad_mse, F.mse_loss, {}),
+        (lu.grad_mae, F.l1_loss, {}),
+        (lu.grad_huber, F.huber_loss, {}),
+    ]:
         path = ch.gd_paths(grad, ch.u, ch.y_clean[None], [1.0])
         wb = torch.zeros(2, requires_grad=True)
         (g,) = torch.autograd.grad(loss(wb[0] * u + wb[1], y, **kw), wb)

@@ -34,8 +34,10 @@ def test_the_plotted_costs_of_a_constant_are_pytorchs(ch):
 
 def test_huber_exercise_constant_moves_from_median_to_mean(ch):
     """Exercise 'constant-huber': delta 0.5 lands near the median, 2 in between, 50 on the mean."""
-    c_huber = {d: ch.fit_constant(lambda p, t, d=d: F.huber_loss(p, t, delta=d), ch.waits)
-               for d in (0.5, 2.0, 50.0)}
+    c_huber = {
+        d: ch.fit_constant(lambda p, t, d=d: F.huber_loss(p, t, delta=d), ch.waits)
+        for d in (0.5, 2.0, 50.0)
+    }
     assert np.median(ch.waits) - 0.1 < c_huber[0.5] < c_huber[2.0] < ch.waits.mean() + 1e-3
     assert abs(c_huber[50.0] - ch.waits.mean()) < 1e-3
     assert np.max(np.abs(ch.waits - ch.waits.mean())) < 50  # so Huber with delta 50 is half the MSE

@@ -1,0 +1,171 @@
+"""The list of lossutils' public functions: where each lives, and which chapter teaches it.
+
+This is the one list that ``lossutils/__init__.py`` (what ``import lossutils`` exports), the API
+page (the table below and one section per module) and the tests (``tests/test_registry.py``,
+``tests/helpers.py``) read. To add a loss, follow "Adding a loss" in ``CONTRIBUTING.md``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One public function of lossutils.
+
+    Attributes:
+        name: the function's name, e.g. ``"huber"``; a loss's gradient is ``"grad_" + name``.
+        module: the module it lives in, e.g. ``"regression"`` for ``lossutils.regression``.
+        chapter: the label of the chapter that teaches it, e.g. ``"regression-losses"``.
+        pytorch: the PyTorch call it matches (the tests check it against that call).
+        inputs: what its first two arguments are: ``"elementwise"`` (predictions and targets of
+            one shape), ``"binary"`` (logits or probabilities and targets in [0, 1] of one
+            shape), ``"class"`` (class scores ``(N, C, ...)`` and class indices ``(N, ...)``),
+            ``"sequence"`` (scores ``(N, C, T)`` and token ids ``(N, T)``) or ``"scores"`` (one
+            array of scores).
+    """
+
+    name: str
+    module: str
+    chapter: str
+    pytorch: str
+    inputs: str
+
+    @property
+    def function(self) -> Callable:
+        return getattr(importlib.import_module(f"lossutils.{self.module}"), self.name)
+
+    @property
+    def gradient(self) -> Callable:
+        """The ``grad_`` twin of a loss (a loss in :data:`LOSSES` has one)."""
+        return getattr(importlib.import_module(f"lossutils.{self.module}"), "grad_" + self.name)
+
+
+F = "torch.nn.functional."
+
+#: Every loss. Each has a ``grad_`` twin with the same signature, the gradient of the reduced
+#: loss with respect to its first argument. Listed in the order of the API page.
+LOSSES: tuple[Entry, ...] = (
+    Entry("mse", "regression", "regression-losses", F + "mse_loss", "elementwise"),
+    Entry("mae", "regression", "regression-losses", F + "l1_loss", "elementwise"),
+    Entry("huber", "regression", "regression-losses", F + "huber_loss", "elementwise"),
+    Entry("smooth_l1", "regression", "regression-losses", F + "smooth_l1_loss", "elementwise"),
+    Entry(
+        "binary_cross_entropy",
+        "binary",
+        "binary-cross-entropy",
+        F + "binary_cross_entropy",
+        "binary",
+    ),
+    Entry(
+        "binary_cross_entropy_with_logits",
+        "binary",
+        "binary-cross-entropy",
+        F + "binary_cross_entropy_with_logits",
+        "binary",
+    ),
+    Entry(
+        "multilabel_soft_margin_loss",
+        "binary",
+        "task-types",
+        F + "multilabel_soft_margin_loss",
+        "binary",
+    ),
+    Entry("cross_entropy", "multiclass", "multiclass-cross-entropy", F + "cross_entropy", "class"),
+    Entry("nll_loss", "multiclass", "multiclass-cross-entropy", F + "nll_loss", "class"),
+    Entry(
+        "weighted_binary_cross_entropy_with_logits",
+        "imbalanced",
+        "binary-cross-entropy",
+        F + "binary_cross_entropy_with_logits(weight=w0, pos_weight=w1 / w0)",
+        "binary",
+    ),
+    Entry(
+        "sigmoid_focal_loss",
+        "imbalanced",
+        "losses-and-activations",
+        "torchvision.ops.sigmoid_focal_loss",
+        "binary",
+    ),
+    Entry(
+        "softmax_focal_loss",
+        "imbalanced",
+        "losses-and-activations",
+        "-(1 - p_y) ** gamma * log p_y, in torch ops",
+        "class",
+    ),
+    Entry("sequence_cross_entropy", "sequence", "task-types", F + "cross_entropy", "sequence"),
+    Entry("sequence_nll_loss", "sequence", "task-types", F + "nll_loss", "sequence"),
+)
+
+#: The stable output activations.
+ACTIVATIONS: tuple[Entry, ...] = (
+    Entry("sigmoid", "activations", "binary-cross-entropy", "torch.sigmoid", "scores"),
+    Entry("log_sigmoid", "activations", "binary-cross-entropy", F + "logsigmoid", "scores"),
+    Entry("softmax", "activations", "multiclass-cross-entropy", "torch.softmax", "scores"),
+    Entry("log_softmax", "activations", "multiclass-cross-entropy", "torch.log_softmax", "scores"),
+)
+
+#: Scores that are reported, not trained on: no gradient.
+METRICS: tuple[Entry, ...] = (
+    Entry(
+        "perplexity", "sequence", "task-types", "torch.exp(" + F + "cross_entropy(...))", "sequence"
+    ),
+)
+
+#: Module -> the title of its section on the API page, in the page's order.
+MODULES: dict[str, str] = {
+    "activations": "Activations",
+    "regression": "Regression",
+    "binary": "Binary and multi-label classification",
+    "multiclass": "Multi-class classification",
+    "imbalanced": "Imbalanced data",
+    "sequence": "Sequences",
+}
+
+ENTRIES: tuple[Entry, ...] = ACTIVATIONS + LOSSES + METRICS
+
+
+def names(entries: tuple[Entry, ...] = ENTRIES) -> list[str]:
+    """The public names of ``entries``: each function, and each loss's ``grad_`` twin."""
+    out = []
+    for entry in entries:
+        out.append(entry.name)
+        if entry in LOSSES:
+            out.append("grad_" + entry.name)
+    return out
+
+
+def exports(module: str) -> list[str]:
+    """The public names defined in ``lossutils.<module>``: that module's ``__all__``."""
+    return names(tuple(e for e in ENTRIES if e.module == module))
+
+
+def find(name: str) -> Entry:
+    """The entry of a public function, or of the loss whose ``grad_`` twin ``name`` is."""
+    for entry in ENTRIES:
+        if name in (entry.name, "grad_" + entry.name):
+            return entry
+    raise KeyError(f"{name!r} is not a public function of lossutils")
+
+
+def _table() -> str:
+    """The table of every function for the API page (reStructuredText)."""
+    rows = [
+        f"   * - :func:`~lossutils.{e.module}.{e.name}`\n"
+        + (f"       (:func:`~lossutils.{e.module}.grad_{e.name}`)\n" if e in LOSSES else "")
+        + f"     - :ref:`{e.chapter}`\n     - ``{e.pytorch}``"
+        for e in ENTRIES
+    ]
+    head = ".. list-table::\n   :header-rows: 1\n\n   * - Function (gradient)\n     - Taught in\n     - Matches\n"
+    return head + "\n".join(rows) + "\n"
+
+
+if __doc__:  # None under python -OO
+    __doc__ += (
+        "\nEvery function, the chapter that teaches it and the PyTorch call it matches:\n\n"
+        + _table()
+    )
