@@ -26,6 +26,8 @@ import tempfile
 from pathlib import Path
 
 from editions.toc import chapter_paths, toc_files
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the browser helpers
 from lab_server import CURRENT_NOTEBOOK, jupyter_lab, open_notebook
 from site_browser import Reader, chromium, missing_requirements, serve
 

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import os
-import sys
 
 import pytest
 
 from book import ROOT, build_book
 
-# scripts/ holds the site's local Sphinx extension (scripts/site_extension.py, listed under
-# `local_extensions` in _config.yml) and the browser helpers. Jupyter Book finds the extension
-# relative to the configuration file, and the tests build from copies of _config.yml in temporary
-# folders, so the builds they start find it through PYTHONPATH instead.
-SCRIPTS = ROOT / "scripts"
-sys.path.insert(0, str(SCRIPTS))
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    filter(None, [str(SCRIPTS), os.environ.get("PYTHONPATH")])
-)
+# _ext/ holds the site's local Sphinx extension (_ext/site_extension.py, listed under
+# `local_extensions` in _config.yml). Jupyter Book finds it relative to the configuration file,
+# and the tests build from copies of _config.yml in temporary folders, so the builds they start
+# find it through PYTHONPATH instead.
+EXT = ROOT / "_ext"
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(EXT), os.environ.get("PYTHONPATH")]))
 
 #: Per-page load times measured by the browser tests, printed at the end of the run.
 PAGE_LOAD_TIMES = pytest.StashKey[dict]()

@@ -205,7 +205,7 @@ def dark(browser, site):
 def test_page_loads_offline_without_errors(light, name):
     visit, info, _ = light[name]
     assert visit.status == 200, f"{name}: HTTP {visit.status}"
-    # Catches e.g. "Identifier 'THEBE_JS_URL' has already been declared" (see scripts/site_extension.py).
+    # Catches e.g. "Identifier 'THEBE_JS_URL' has already been declared" (see _ext/site_extension.py).
     assert visit.console_errors == [], f"{name}: JavaScript errors:\n" + "\n".join(
         visit.console_errors
     )
@@ -442,7 +442,7 @@ def test_html_writes_each_inline_script_once(built_book):
     """The THEBE_JS_URL error's cause, checked without a browser: no <script> appears twice.
 
     Sphinx 7 wrote inline scripts registered after the builder started twice; declaring the
-    `const THEBE_JS_URL` a second time is a SyntaxError (see scripts/site_extension.py).
+    `const THEBE_JS_URL` a second time is a SyntaxError (see _ext/site_extension.py).
     """
     _, html = built_book
     for name in PAGES:
