@@ -42,7 +42,7 @@ $(LABCONFIG): .jupyter/labconfig/default_setting_overrides.json | $(BIN)/python
 install: $(STAMP) $(LABCONFIG)
 
 book: $(STAMP)
-	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	$(BIN)/python scripts/build_book.py --jobs auto . $(JB_FLAGS)
 	@echo "The site is at $(abspath $(BUILD))/html/index.html"
 
 test: $(STAMP) lint

@@ -22,6 +22,17 @@
    source, a MyST ``.md`` that Colab cannot open. :func:`point_colab_at_notebooks` sends it to
    the same chapter as a notebook on the ``colab_notebooks_branch`` branch, which the publish
    workflow (``.github/workflows/publish.yml``) fills with ``make notebooks``' output.
+
+4. **A serial build.** Sphinx reads documents in parallel (and myst-nb executes chapters while
+   Sphinx reads them) only if every extension declares itself parallel-safe, and three that
+   Jupyter Book loads declare nothing, so Sphinx falls back to one process ("doing serial
+   read"). :func:`declare_parallel_safe` declares them, after checking each one's source
+   (versions in requirements.txt's ranges): ``sphinx_multitoc_numbering`` replaces the section
+   numbering, which Sphinx runs in the main process after merging the workers' environments;
+   ``sphinx-mathjax-offline`` copies files when the build has finished and sets one config
+   value; ``sphinx_jupyterbook_latex`` adds nodes and transforms that keep no state outside the
+   document being read. ``scripts/build_book.py`` then builds with one process per core, and a
+   test compares its glued numbers with a serial build's.
 """
 
 from __future__ import annotations
@@ -80,9 +91,30 @@ def point_colab_at_notebooks(app, pagename, templatename, context, doctree):
                 button["url"] = f"{prefix}/blob/{branch}/{PurePosixPath(pagename).name}.ipynb"
 
 
+#: Extensions that Jupyter Book loads without declaring parallel safety, checked by hand (see 4).
+CHECKED_PARALLEL_SAFE = (
+    "sphinx_multitoc_numbering",
+    "sphinx-mathjax-offline",
+    "sphinx_jupyterbook_latex",
+)
+
+
+def declare_parallel_safe(app) -> None:
+    """Declare the checked extensions safe for parallel reading and writing, if loaded and silent."""
+    for name in CHECKED_PARALLEL_SAFE:
+        extension = app.extensions.get(name)
+        if extension is None:
+            continue
+        for attribute in ("parallel_read_safe", "parallel_write_safe"):
+            if getattr(extension, attribute, None) is None:  # never override a declaration
+                setattr(extension, attribute, True)
+
+
 def setup(app):
     app.add_config_value("colab_notebooks_branch", "notebooks", "html")
     app.connect("config-inited", declare_favicon)
+    # Before Sphinx asks whether it may read in parallel (after every extension is set up).
+    app.connect("builder-inited", declare_parallel_safe)
     # After sphinx-book-theme adds its launch buttons (priority 501).
     app.connect("html-page-context", point_colab_at_notebooks, priority=900)
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)

@@ -14,11 +14,12 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from editions.toc import chapter_paths, toc_files  # noqa: E402,F401  (re-exported for the tests)
 
-JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
+BUILD_BOOK = ROOT / "scripts" / "build_book.py"
 
 
 def build_book(source: Path, output: Path, *, force: bool = True) -> subprocess.CompletedProcess:
-    """Build the book in ``source`` into ``output``/_build/html the way `make book` does.
+    """Build the book in ``source`` into ``output``/_build/html the way `make book` does (one
+    Sphinx process per core: scripts/build_book.py).
 
     ``force`` re-executes every chapter (no cache), so the build proves the chapters run.
     """
@@ -29,8 +30,10 @@ def build_book(source: Path, output: Path, *, force: bool = True) -> subprocess.
     output.mkdir(parents=True, exist_ok=True)
     forced.write_text(yaml.safe_dump(config))
     cmd = [
-        str(JUPYTER_BOOK),
-        "build",
+        sys.executable,
+        str(BUILD_BOOK),
+        "--jobs",
+        "auto",
         str(source),
         "--path-output",
         str(output),

@@ -5,6 +5,7 @@ These tests execute the whole book (about a minute), so they are marked ``slow``
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -95,3 +96,41 @@ def test_every_figure_cell_renders_its_image_with_its_alt_text(built_book):
         ]
         missing = [alt for alt in alts if f'alt="{alt}"' not in page]
         assert missing == [], f"{path.name}: figures not on the page: {missing}"
+
+
+def _glued(notebook) -> dict[str, str]:
+    """name -> the text myst-nb would paste, from an executed notebook's glue outputs."""
+    values = {}
+    for cell in notebook.cells:
+        for out in cell.get("outputs", []):
+            scrap = out.get("metadata", {}).get("scrapbook")
+            if scrap:
+                values[scrap["name"]] = next(iter(out["data"].values()))
+    return values
+
+
+def test_the_parallel_build_glues_what_serial_runs_glue(built_book, tmp_path):
+    """`make book` reads, and so executes, chapters in one Sphinx process per core
+    (scripts/build_book.py). Each chapter run alone in one fresh kernel, one after another,
+    must glue exactly the same values, so parallelism changes nothing a reader sees."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from run_chapter import execute
+
+    _, html = built_book
+    chapters = [ROOT / f"{f}.md" for f in toc_files() if f.startswith("chapters/")]
+
+    def serial_glue(chapter: Path) -> dict[str, str]:
+        workdir = tmp_path / chapter.stem
+        workdir.mkdir()
+        return _glued(execute(chapter, cwd=workdir, timeout=300)[0])
+
+    # Two kernels at a time keep this test short; each run is still a single kernel's.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        serial = dict(zip(chapters, pool.map(serial_glue, chapters)))
+    for chapter, values in serial.items():
+        glue_file = html.parent / "jupyter_execute" / "chapters" / f"{chapter.stem}.glue.json"
+        built = {
+            k: next(iter(v["data"].values())) for k, v in json.loads(glue_file.read_text()).items()
+        }
+        assert values and values == built, f"{chapter.name}: the parallel build glued other values"
