@@ -3,6 +3,7 @@ its model against PyTorch's modules."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -11,22 +12,31 @@ import torch
 import torch.nn.functional as F
 
 
-@pytest.fixture(autouse=True)
-def float64_like_the_chapters():
-    """This chapter trains in PyTorch's default float32 on one thread (its set-up cell leaves
-    the dtype alone and sets one thread), so its re-runs here do too: this replaces the suite's
-    float64 fixture. On a busy 2-core machine, two threads make the training many times slower."""
+@contextlib.contextmanager
+def _float32_one_thread():
+    """This chapter trains in PyTorch's default float32 on one thread (its set-up cell leaves the
+    dtype alone and sets one thread); on a busy 2-core machine two threads are many times slower."""
     saved = torch.get_default_dtype(), torch.get_num_threads()
     torch.set_default_dtype(torch.float32)
     torch.set_num_threads(1)
-    yield
-    torch.set_default_dtype(saved[0])
-    torch.set_num_threads(saved[1])
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(saved[0])
+        torch.set_num_threads(saved[1])
+
+
+@pytest.fixture(autouse=True)
+def float64_like_the_chapters():
+    """Replaces the suite's float64 fixture: this chapter's re-runs compute as it does."""
+    with _float32_one_thread():
+        yield
 
 
 @pytest.fixture(scope="module")
 def ch(chapter):
-    return chapter("sequences")
+    with _float32_one_thread():  # also when the chapter runs first here, before any test
+        return chapter("sequences")
 
 
 def _fresh_params(ch, seed=0):
