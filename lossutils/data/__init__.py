@@ -9,7 +9,7 @@ from importlib import resources
 
 __all__ = ["TEXTS", "load_text"]
 
-#: The texts this package ships: name -> file in this folder.
+#: The texts this package ships, each name with its file in this folder.
 TEXTS = {"alice": "alice.txt"}
 
 
