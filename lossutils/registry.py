@@ -97,8 +97,8 @@ LOSSES: tuple[Entry, ...] = (
         "-(1 - p_y) ** gamma * log p_y, in torch ops",
         "class",
     ),
-    Entry("sequence_cross_entropy", "sequence", "task-types", F + "cross_entropy", "sequence"),
-    Entry("sequence_nll_loss", "sequence", "task-types", F + "nll_loss", "sequence"),
+    Entry("sequence_cross_entropy", "sequence", "sequences", F + "cross_entropy", "sequence"),
+    Entry("sequence_nll_loss", "sequence", "sequences", F + "nll_loss", "sequence"),
 )
 
 #: The stable output activations.
@@ -112,7 +112,7 @@ ACTIVATIONS: tuple[Entry, ...] = (
 #: Scores that are reported, not trained on: no gradient.
 METRICS: tuple[Entry, ...] = (
     Entry(
-        "perplexity", "sequence", "task-types", "torch.exp(" + F + "cross_entropy(...))", "sequence"
+        "perplexity", "sequence", "sequences", "torch.exp(" + F + "cross_entropy(...))", "sequence"
     ),
 )
 

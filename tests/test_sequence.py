@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import lossutils as lu
-from helpers import ATOL, REDUCTIONS, RTOL, torch_value_and_grad
+from helpers import ATOL, REDUCTIONS, RTOL, check_against_torch, torch_value_and_grad
 
 PAD = -100
 
@@ -82,6 +82,113 @@ def test_other_padding_id():
 
 def test_all_padding_gives_nan_perplexity():
     assert np.isnan(lu.perplexity(np.zeros((1, 3, 2)), np.full((1, 2), PAD)))
+
+
+def _torch_sequence_mean(token_loss):
+    """The mean of the per-sequence means in torch ops, from PyTorch's per-token losses."""
+
+    def reference(x, target, reduction):
+        assert reduction == "sequence_mean"
+        tokens = token_loss(x, target, reduction="none")  # (N, T), 0 at padding
+        lengths = (target != PAD).sum(dim=1)
+        keep = lengths > 0  # a sequence that is all padding has no mean
+        return (tokens.sum(dim=1)[keep] / lengths[keep]).mean()
+
+    return reference
+
+
+@settings(max_examples=30, deadline=None)
+@given(batch=padded_batch())
+def test_sequence_mean_matches_the_formula_in_torch_ops(batch):
+    logits, target = batch
+    check_against_torch(
+        lu.sequence_cross_entropy,
+        lu.grad_sequence_cross_entropy,
+        _torch_sequence_mean(F.cross_entropy),
+        logits,
+        target,
+        reduction="sequence_mean",
+    )
+    check_against_torch(
+        lu.sequence_nll_loss,
+        lu.grad_sequence_nll_loss,
+        _torch_sequence_mean(F.nll_loss),
+        lu.log_softmax(logits, axis=1),
+        target,
+        reduction="sequence_mean",
+    )
+
+
+def test_sequence_mean_weighs_sequences_alike_and_equals_mean_for_equal_lengths():
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(3, 5, 4))
+    full = rng.integers(0, 5, size=(3, 4))
+    for fn in (lu.sequence_cross_entropy, lu.grad_sequence_cross_entropy):
+        np.testing.assert_allclose(
+            fn(logits, full, reduction="sequence_mean"), fn(logits, full), rtol=1e-13
+        )
+    short = full.copy()
+    short[0, 1:] = PAD  # one token against four: the per-token mean hides it
+    tokens = lu.sequence_cross_entropy(logits, short, reduction="none")
+    want = np.mean([tokens[0, 0], tokens[1].mean(), tokens[2].mean()])
+    got = lu.sequence_cross_entropy(logits, short, reduction="sequence_mean")
+    assert got == pytest.approx(want, rel=1e-13)
+
+
+def test_sequence_mean_skips_sequences_that_are_all_padding():
+    rng = np.random.default_rng(2)
+    logits, target = rng.normal(size=(3, 4, 5)), rng.integers(0, 4, size=(3, 5))
+    target[1] = PAD
+    kept = [0, 2]
+    for fn in (lu.sequence_cross_entropy, lu.sequence_nll_loss):
+        got = fn(logits, target, reduction="sequence_mean")
+        want = fn(logits[kept], target[kept], reduction="sequence_mean")
+        assert got == pytest.approx(want, rel=1e-14)
+    grad = lu.grad_sequence_cross_entropy(logits, target, reduction="sequence_mean")
+    assert not grad[1].any()
+    np.testing.assert_allclose(
+        grad[kept],
+        lu.grad_sequence_cross_entropy(logits[kept], target[kept], reduction="sequence_mean"),
+    )
+    # No real token at all: NaN, as PyTorch's mean over no tokens, and a zero gradient.
+    everything = np.full((2, 5), PAD)
+    assert np.isnan(lu.sequence_cross_entropy(logits[:2], everything, reduction="sequence_mean"))
+    grad = lu.grad_sequence_nll_loss(logits[:2], everything, reduction="sequence_mean")
+    assert grad.shape == (2, 4, 5) and not grad.any()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sequence_mean_keeps_the_dtype_and_rounds_once(dtype):
+    rng = np.random.default_rng(3)
+    logits = rng.normal(0, 20, size=(4, 6, 7)).astype(dtype)
+    target = rng.integers(0, 6, size=(4, 7))
+    target[np.arange(7) >= np.array([7, 3, 1, 5])[:, None]] = PAD
+    exact = lu.sequence_cross_entropy(logits.astype(np.float64), target, reduction="sequence_mean")
+    got = lu.sequence_cross_entropy(logits, target, reduction="sequence_mean")
+    assert got.dtype == dtype and got == dtype(exact)  # float64 inside, rounded once
+    grad = lu.grad_sequence_cross_entropy(logits, target, reduction="sequence_mean")
+    exact = lu.grad_sequence_cross_entropy(
+        logits.astype(np.float64), target, reduction="sequence_mean"
+    )
+    assert grad.dtype == dtype and np.array_equal(grad, exact.astype(dtype))
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lu.sequence_cross_entropy,
+        lu.sequence_nll_loss,
+        lu.grad_sequence_cross_entropy,
+        lu.grad_sequence_nll_loss,
+    ],
+)
+def test_an_unknown_reduction_names_the_four(fn):
+    with pytest.raises(
+        ValueError,
+        match=r"reduction must be one of \('mean', 'sum', 'none', "
+        r"'sequence_mean'\), got 'per_sequence'",
+    ):
+        fn(np.zeros((1, 2, 3)), np.zeros((1, 3), dtype=int), reduction="per_sequence")
 
 
 @pytest.mark.parametrize(
