@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.installed
 BUILD   := _build
 JB_FLAGS := -n -W --keep-going
 
-.PHONY: book test install clean chapter help notebooks screenshots lab lab-source bench lint
+.PHONY: book test install clean chapter help notebooks screenshots lab lab-source bench lint pdf
 
 help:
 	@echo "make book     - install into .venv, execute every chapter, build the site into $(BUILD)/html"
@@ -16,7 +16,8 @@ help:
 	@echo "make lint     - ruff check and ruff format --check on every Python file"
 	@echo "make chapter CH=chapters/what-is-a-loss.md - execute one chapter alone"
 	@echo "make notebooks - build the book, then copy every chapter's reader notebook into $(BUILD)/notebooks"
-	@echo "make screenshots - build the site, then a PNG of every page (and of make lab) into $(BUILD)/screenshots"
+	@echo "make pdf      - build the site, then print the whole course into $(BUILD)/pdf/loss-functions.pdf (SOLUTIONS=omit: without solutions)"
+	@echo "make screenshots - build the site and the PDF, then PNGs of every page, of make lab and of a few PDF pages into $(BUILD)/screenshots"
 	@echo "make lab      - start JupyterLab on the chapters' reader notebooks, copied into notebooks/"
 	@echo "make lab-source - start JupyterLab on the repository, to edit a chapter's MyST source as a notebook"
 	@echo "make bench    - time every loss and gradient against single-threaded PyTorch"
@@ -69,10 +70,17 @@ chapter: $(STAMP)
 notebooks: book
 	$(BIN)/python scripts/notebooks.py --site $(BUILD)/html --out $(BUILD)/notebooks
 
-# Full-page PNGs of every page of the site, light and dark, and of a chapter opened from
-# `make lab`, for review (needs Debian's chromium).
-screenshots: notebooks
-	$(BIN)/python scripts/screenshots.py --site $(BUILD)/html --notebooks $(BUILD)/notebooks --out $(BUILD)/screenshots
+# The whole course as one PDF, printed from the built site by Chromium (no TeX): front matter,
+# numbered parts and chapters, the exercises' solutions in an appendix (SOLUTIONS=omit leaves
+# them out). Also copied to the site's root, where every page's download menu links it.
+SOLUTIONS ?= appendix
+pdf: book
+	$(BIN)/python scripts/pdf.py --site $(BUILD)/html --out $(BUILD)/pdf/loss-functions.pdf --solutions $(SOLUTIONS)
+
+# Full-page PNGs of every page of the site, light and dark, of a chapter opened from `make lab`,
+# and of a few pages of the PDF, for review (needs Debian's chromium).
+screenshots: notebooks pdf
+	$(BIN)/python scripts/screenshots.py --site $(BUILD)/html --notebooks $(BUILD)/notebooks --pdf $(BUILD)/pdf/loss-functions.pdf --out $(BUILD)/screenshots
 
 # Students: the reader notebooks in JupyterLab. Each is copied into notebooks/ only when it is not
 # there yet, so that the notes and answers saved in it survive the next `make lab`.

@@ -170,16 +170,16 @@ class Reader:
             self._record("failed_requests", f"{response.status} {response.url}")
 
     # -- reading -----------------------------------------------------------------------------
-    def open(self, path: str) -> Visit:
+    def open(self, path: str, *, timeout_ms: int = 30_000) -> Visit:
         """Load ``path`` (relative to the site), wait until MathJax has typeset it, return the record."""
         visit = self._visit = Visit(url=self.base_url + path)
         start = time.perf_counter()
-        response = self.page.goto(visit.url, wait_until="load")
+        response = self.page.goto(visit.url, wait_until="load", timeout=timeout_ms)
         visit.status = response.status if response else None
         visit.load_s = (
             self.page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd") / 1000
         )
-        wait_for_mathjax(self.page)
+        wait_for_mathjax(self.page, timeout_ms=timeout_ms)
         visit.ready_s = time.perf_counter() - start
         return visit
 
