@@ -111,8 +111,10 @@ def declare_parallel_safe(app) -> None:
 
 
 def setup(app):
-    # The interactive explorers' scripts (lossutils.explore), in a module of their own.
+    # The interactive explorers' scripts (lossutils.explore) and the PDF edition's link, in
+    # modules of their own.
     app.setup_extension("explorers")
+    app.setup_extension("pdf_download")
     app.add_config_value("colab_notebooks_branch", "notebooks", "html")
     app.connect("config-inited", declare_favicon)
     # Before Sphinx asks whether it may read in parallel (after every extension is set up).
