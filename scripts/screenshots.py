@@ -9,6 +9,10 @@ opens each page the table of contents lists (or the pages given, e.g. ``chapters
 in Debian's Chromium at 1280 x 900, waits for MathJax, and writes ``NAME.png`` and
 ``NAME-dark.png`` (``chapters/what-is-a-loss`` -> ``chapters__what-is-a-loss.png``).
 
+With ``--pdf`` (the book ``make pdf`` printed), it also renders a few of its pages:
+``pdf__title.png``, ``pdf__contents.png``, ``pdf__chapter.png`` (the first chapter's opening),
+``pdf__explorer.png`` (an interactive figure, printed static) and ``pdf__solutions.png``.
+
 With ``--notebooks`` (the reader notebooks ``make notebooks`` writes), it also starts JupyterLab
 on a copy of them, opens the first chapter and writes ``lab__NAME.png`` (its opening: prose,
 a citation, typeset math), ``lab__NAME-numbers.png`` (the first paragraph whose source glues
@@ -29,6 +33,7 @@ from editions.toc import chapter_paths, toc_files
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the browser helpers
 from lab_server import CURRENT_NOTEBOOK, jupyter_lab, open_notebook
+from pdf import render_pages, sample_pages
 from site_browser import Reader, chromium, missing_requirements, serve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="reader notebooks (make notebooks): also shoot a chapter in JupyterLab",
     )
+    parser.add_argument(
+        "--pdf", type=Path, default=None, help="the PDF edition (make pdf): also render a few pages"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "_build" / "screenshots")
     args = parser.parse_args(argv)
     if not (args.site / "index.html").is_file():
@@ -117,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.notebooks and not any(args.notebooks.glob("*.ipynb")):
         print(f"no notebooks in {args.notebooks}: run `make notebooks` first", file=sys.stderr)
+        return 2
+    if args.pdf and not args.pdf.is_file():
+        print(f"no PDF at {args.pdf}: run `make pdf` first", file=sys.stderr)
         return 2
     if reason := missing_requirements():
         print(reason, file=sys.stderr)
@@ -127,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.notebooks:
             for path in shoot_lab(browser, args.notebooks, chapter_paths()[0], args.out):
                 print(f"JupyterLab  {path.relative_to(args.out.parent)}")
+    if args.pdf:
+        for path in render_pages(args.pdf, args.out, sample_pages(args.pdf)):
+            print(f"PDF         {path.relative_to(args.out.parent)}")
     return 0
 
 
