@@ -211,6 +211,25 @@ def test_every_figure_cell_has_alt_text_and_a_caption(path):
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
+def test_every_explorer_is_a_named_figure_with_a_caption_that_says_what_to_try(path):
+    """An explorer (lossutils.explore) carries its alt text in the code (Explorer checks it) and
+    its caption in the cell's metadata, like every figure; the caption tells the reader what to
+    move and what to watch, and the cell shows one explorer, folded like figure code."""
+    for cell in _cells(path):
+        if cell.cell_type != "code" or not re.search(r"^Explorer\(", cell.source, re.M):
+            continue
+        figure = cell.metadata.get("mystnb", {}).get("figure", {})
+        caption = figure.get("caption", "")
+        assert figure.get("name", "").startswith("fig-") and caption, (
+            f"{path.name}: explorer without a named figure and caption:\n{cell.source[:200]}"
+        )
+        assert re.search(r"\b(drag|move|slide|try)\b", caption, re.I), (
+            f"{path.name}: the caption of {figure['name']} does not say what to try: {caption!r}"
+        )
+        assert "hide-input" in cell.metadata.get("tags", []), f"{figure['name']}: not folded"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
 def test_checks_itself_against_pytorch(path):
     checks = [c.source for c in _code(path) if _is_check(c)]
     assert any("torch" in src and "assert" in src for src in checks), (

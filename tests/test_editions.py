@@ -438,3 +438,36 @@ def test_coursework_can_drop_tests_and_remove_or_stub_solutions(chapter):
     text = "\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert code[-1] == "def square(v):\n    ..." and not any("assert" in c for c in code)
     assert "Solution" not in text and "It is 12" not in text and "### Exercise 2.1" in text
+
+
+def test_an_explorer_reaches_the_reader_notebook_interactive_with_its_caption(chapter):
+    """An explorer cell (lossutils.explore) is a figure cell like any other: its code folded,
+    its caption after it, and the build's output kept: Plotly's JSON (JupyterLab draws the
+    sliders from it) and the HTML with the static figure (viewers without Plotly)."""
+    import jupytext
+
+    from lossutils.explore import PLOTLY_MIME, Explorer, Panel, Parameter, line
+
+    explorer = Explorer(
+        lambda k: [line([0, 1], [0, k], name="line")],
+        name="demo",
+        title="A slope",
+        parameters=[Parameter("slope k", [1.0, 2.0], start=1.0)],
+        panels=[Panel("Line", "x", "y")],
+        show=[1.0, 2.0],
+        alt="Two lines through the origin, of slope 1 and 2.",
+    )
+    executed = jupytext.read(chapter)
+    figure_cell = next(c for c in executed.cells if "figure" in c.metadata.get("mystnb", {}))
+    figure_cell.outputs = [
+        nbformat.v4.new_output("display_data", data=explorer._repr_mimebundle_())
+    ]
+    nb = _reader(chapter, executed=executed)
+    index = next(i for i, c in enumerate(nb.cells) if c.source == 'print("figure")')
+    cell, caption = nb.cells[index], nb.cells[index + 1]
+    assert cell.metadata["jupyter"]["source_hidden"]
+    (output,) = cell.outputs
+    assert set(output["data"]) == {PLOTLY_MIME, "text/html", "text/plain"}
+    assert output["data"][PLOTLY_MIME]["layout"]["sliders"][0]["steps"][1]["label"] == "2"
+    assert 'alt="Two lines through the origin' in output["data"]["text/html"]
+    assert caption.source.startswith("**Fig. 2.3.** A curve")
