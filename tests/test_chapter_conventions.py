@@ -216,7 +216,7 @@ def test_every_explorer_is_a_named_figure_with_a_caption_that_says_what_to_try(p
     its caption in the cell's metadata, like every figure; the caption tells the reader what to
     move and what to watch, and the cell shows one explorer, folded like figure code."""
     for cell in _cells(path):
-        if cell.cell_type != "code" or not re.search(r"^Explorer\(", cell.source, re.M):
+        if cell.cell_type != "code" or not re.search(r"\bExplorer\(", cell.source):
             continue
         figure = cell.metadata.get("mystnb", {}).get("figure", {})
         caption = figure.get("caption", "")
