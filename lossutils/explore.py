@@ -195,8 +195,9 @@ class Frame:
 @dataclass(frozen=True)
 class Panel:
     """One plot area: its title and axis labels (Unicode; ``<sub>``/``<sup>`` for indices),
-    and optionally fixed axis ranges. Without a range the axis spans every frame's data, so it
-    does not jump while the slider moves."""
+    optionally fixed axis ranges, and logarithmic axes (``xlog``, ``ylog``; their ranges are
+    given in data units). Without a range the axis spans every frame's data, so it does not
+    jump while the slider moves."""
 
     title: str
     xlabel: str
@@ -204,6 +205,7 @@ class Panel:
     xrange: tuple[float, float] | None = None
     yrange: tuple[float, float] | None = None
     xlog: bool = False
+    ylog: bool = False
 
     def __post_init__(self):
         if not (self.title.strip() and self.xlabel.strip() and self.ylabel.strip()):
@@ -388,18 +390,20 @@ class Explorer:
         return {n: cycle[k % len(cycle)] for k, n in enumerate(names)}
 
     def _ranges(self) -> list[tuple[tuple[float, float] | None, tuple[float, float] | None]]:
-        """Each panel's axis ranges: as given, or spanning every frame's data."""
+        """Each panel's axis ranges, as given or spanning every frame's data; a logarithmic
+        axis's in powers of ten (as Plotly takes them)."""
         traces = [*self.static, *(t for f in self.frames.values() for t in f.traces)]
         ranges = []
         for k, panel in enumerate(self.panels):
             mine = [t for t in traces if t.panel == k]
-            ranges.append(
-                (
-                    panel.xrange or _span([t.x for t in mine if t.kind != "bars"], log=panel.xlog),
-                    panel.yrange
-                    or _span([t.y for t in mine], from_zero=any(t.kind == "bars" for t in mine)),
-                )
+            bars = any(t.kind == "bars" for t in mine)
+            xr = _given(panel.xrange, panel.xlog) or _span(
+                [t.x for t in mine if t.kind != "bars"], log=panel.xlog
             )
+            yr = _given(panel.yrange, panel.ylog) or _span(
+                [t.y for t in mine], log=panel.ylog, from_zero=bars and not panel.ylog
+            )
+            ranges.append((xr, yr))
         return ranges
 
     # -- the Plotly figure -------------------------------------------------------------------
@@ -505,7 +509,9 @@ class Explorer:
                 "domain": [left, left + width],
                 "anchor": f"y{suffix}",
             }
-            layout[f"yaxis{suffix}"] = _axis(panel.ylabel, yr) | {"anchor": f"x{suffix}"}
+            layout[f"yaxis{suffix}"] = _axis(panel.ylabel, yr, log=panel.ylog) | {
+                "anchor": f"x{suffix}"
+            }
             layout["annotations"].append(
                 {
                     "text": f"<b>{html.escape(panel.title)}</b>",
@@ -577,6 +583,8 @@ class Explorer:
             panel = self.panels[panel_no]
             if panel.xlog:
                 ax.set_xscale("log")
+            if panel.ylog:
+                ax.set_yscale("log")
             for trace in self.static:
                 if trace.panel == panel_no:
                     artist = _draw(
@@ -600,7 +608,7 @@ class Explorer:
             if xr is not None:
                 ax.set_xlim(*(10 ** np.array(xr) if panel.xlog else xr))
             if yr is not None:
-                ax.set_ylim(*yr)
+                ax.set_ylim(*(10 ** np.array(yr) if panel.ylog else yr))
         if not side and len(self.show) > 1:
             # One entry per setting (its colour) and one per moving trace's style.
             styles = {
@@ -696,6 +704,15 @@ def _span(arrays: list, *, log: bool = False, from_zero: bool = False):
         lo = min(lo, 0.0)
     pad = 0.04 * (hi - lo) if hi > lo else 0.5
     return (float(lo if from_zero and lo == 0 else lo - pad), float(hi + pad))
+
+
+def _given(span: tuple[float, float] | None, log: bool):
+    """A range given in data units, as the axis takes it (powers of ten on a log axis)."""
+    if span is None:
+        return None
+    if log and min(span) <= 0:
+        raise ValueError(f"a logarithmic axis needs a positive range, got {span}")
+    return (float(np.log10(span[0])), float(np.log10(span[1]))) if log else tuple(map(float, span))
 
 
 def _axis(label: str, span, *, log: bool = False) -> dict:

@@ -185,6 +185,31 @@ def test_axes_span_every_frame_so_they_do_not_jump():
     assert layout["xaxis"]["domain"][1] < layout["xaxis2"]["domain"][0]  # side by side
 
 
+def test_log_axes_take_their_ranges_in_data_units():
+    """Plotly's log axis takes its range in powers of ten, matplotlib's in data units."""
+    import matplotlib.pyplot as plt
+
+    log_panels = [
+        Panel("Loss", "p<sub>t</sub>", "loss", yrange=(1e-3, 10.0), ylog=True),
+        Panel("Pull", "p<sub>t</sub>", "pull", xrange=(0.01, 1.0), xlog=True),
+    ]
+    explorer = focal_explorer(panels=log_panels)
+    layout = explorer.figure()["layout"]
+    assert layout["yaxis"]["type"] == "log" and layout["yaxis"]["range"] == [-3.0, 1.0]
+    assert layout["xaxis2"]["type"] == "log" and layout["xaxis2"]["range"] == [-2.0, 0.0]
+    fig = explorer.static_figure()
+    try:
+        assert fig.axes[0].get_yscale() == "log"
+        assert np.allclose(fig.axes[0].get_ylim(), (1e-3, 10.0))
+        assert np.allclose(fig.axes[1].get_xlim(), (0.01, 1.0))
+    finally:
+        plt.close(fig)
+    with pytest.raises(ValueError, match="positive range"):
+        focal_explorer(
+            panels=[Panel("Loss", "p", "loss", yrange=(0.0, 1.0), ylog=True), log_panels[1]]
+        ).figure()
+
+
 def test_the_static_figure_draws_the_shown_settings():
     import matplotlib.pyplot as plt
 
