@@ -31,6 +31,7 @@ from nbformat import NotebookNode
 from editions.bibliography import Bibliography
 from editions.myst import Conversion, Solutions, convert_inline, convert_markdown
 from editions.site import Site
+from editions.streams import merge_streams
 from editions.targets import Targets
 
 #: Cells that exist only for the book build: they assert the chapter's claims and glue its
@@ -188,7 +189,8 @@ def _code_cells(cell: NotebookNode, conv: Conversion, stub) -> list[NotebookNode
 
 
 def _copy_outputs(executed: NotebookNode, nb: NotebookNode, chapter: Path) -> None:
-    """Give each code cell of ``nb`` the outputs of the same cell in ``executed``."""
+    """Give each code cell of ``nb`` the outputs of the same cell in ``executed``, each cell's
+    printed text merged as the site shows it (:func:`editions.streams.merge_streams`)."""
     ran = [c for c in executed.cells if c.cell_type == "code"]
     mine = [c for c in nb.cells if c.cell_type == "code"]
     if [c.source for c in ran] != [c.source for c in mine]:
@@ -197,7 +199,7 @@ def _copy_outputs(executed: NotebookNode, nb: NotebookNode, chapter: Path) -> No
             "(its code cells differ): rebuild the book"
         )
     for source, target in zip(ran, mine):
-        target.outputs = copy.deepcopy(source.get("outputs", []))
+        target.outputs = merge_streams(copy.deepcopy(source.get("outputs", [])))
         target.execution_count = source.get("execution_count")
 
 

@@ -438,3 +438,20 @@ def test_coursework_can_drop_tests_and_remove_or_stub_solutions(chapter):
     text = "\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert code[-1] == "def square(v):\n    ..." and not any("assert" in c for c in code)
     assert "Solution" not in text and "It is 12" not in text and "### Exercise 2.1" in text
+
+
+def test_merge_streams_joins_a_split_print_exactly():
+    """A print the kernel sent in pieces reads the same as one sent whole."""
+    from editions.streams import merge_streams
+
+    def stream(name, text):
+        return {"output_type": "stream", "name": name, "text": text}
+
+    figure = {"output_type": "display_data", "data": {"text/plain": "<Figure>"}}
+    whole = [stream("stdout", "y = 1, z = -8:  BCE -0.99966\n"), figure]
+    split = [stream("stdout", "y = 1, z = -8: "), stream("stdout", " BCE -0.99966\n"), figure]
+    assert merge_streams(split) == merge_streams(whole) == whole
+    # A progress line rewritten with \r shows its last state; stdout comes before stderr.
+    messy = [stream("stderr", "warn\n"), stream("stdout", "10%\r50%\r100%\n")]
+    assert merge_streams(messy) == [stream("stdout", "100%\n"), stream("stderr", "warn\n")]
+    assert messy[1]["text"] == "10%\r50%\r100%\n"  # the input is left alone
