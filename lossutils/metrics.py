@@ -278,6 +278,24 @@ def f1_score(
     return _averaged(2 * tp, 2 * tp + fp + fn, average, zero_division)
 
 
+def _as_labels(x: ArrayLike, name: str) -> np.ndarray:
+    """Class labels of shape (N,): booleans, integers, or floats holding whole numbers (0.0/1.0
+    targets, as BCE takes them)."""
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold class labels (integers or 0/1), got dtype {arr.dtype}")
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty array of shape (N,), got shape {arr.shape}")
+    if arr.dtype.kind == "f":
+        bad = arr != np.round(arr)
+        if bad.any():
+            raise ValueError(
+                f"{name} must hold class labels (whole numbers), got {int(bad.sum())} other "
+                f"value(s), e.g. {arr[bad].flat[0]} (threshold scores first, e.g. probs >= 0.5)"
+            )
+    return arr.astype(np.int64)
+
+
 def balanced_accuracy(pred: ArrayLike, target: ArrayLike) -> float:
     r"""Balanced accuracy: the mean over classes of the recall of each class.
 
@@ -292,9 +310,9 @@ def balanced_accuracy(pred: ArrayLike, target: ArrayLike) -> float:
     where :math:`\mathcal{C}` is the set of classes present in ``target``.
 
     Args:
-      pred: predicted class labels, shape ``(N,)``: 0/1 for a binary problem, or integer class
-        indices.
-      target: true class labels of the same shape and kind.
+      pred: predicted class labels, shape ``(N,)``: 0/1 (booleans, integers or floats such as
+        BCE's 0.0/1.0 targets) for a binary problem, or integer class indices.
+      target: true class labels of the same shape.
 
     Returns:
       A float in [0, 1].
@@ -308,14 +326,7 @@ def balanced_accuracy(pred: ArrayLike, target: ArrayLike) -> float:
 
     Taught in: the imbalanced-data chapter.
     """
-    p, t = np.asarray(pred), np.asarray(target)
-    for arr, name in ((p, "pred"), (t, "target")):
-        if arr.dtype.kind not in "biu":
-            raise TypeError(
-                f"{name} must hold integer class labels (or 0/1), got dtype {arr.dtype}"
-            )
-        if arr.ndim != 1 or arr.size == 0:
-            raise ValueError(f"{name} must be a non-empty array of shape (N,), got {arr.shape}")
+    p, t = _as_labels(pred, "pred"), _as_labels(target, "target")
     _check_same_shape(p, t, "pred", "target")
     classes = np.unique(t)
     return float(np.mean([np.mean(p[t == c] == c) for c in classes]))

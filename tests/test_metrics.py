@@ -175,6 +175,12 @@ def test_balanced_accuracy_is_the_mean_recall_per_class(pred, target):
     assert M.balanced_accuracy(pred, target) == pytest.approx(want, abs=1e-15)
 
 
+def test_balanced_accuracy_takes_bce_style_float_and_bool_labels():
+    target = np.array([0.0, 0.0, 1.0, 1.0])
+    assert M.balanced_accuracy(np.array([False, True, True, True]), target) == 0.75
+    assert M.balanced_accuracy([0.0, 1.0, 1.0, 1.0], target.astype(int)) == 0.75
+
+
 def test_balanced_accuracy_of_the_majority_vote_is_one_half():
     target = np.r_[np.zeros(99, int), 1]
     assert M.balanced_accuracy(np.zeros(100, int), target) == 0.5
@@ -372,8 +378,13 @@ def test_a_calibrated_predictor_has_small_ece():
         ),
         (
             lambda: M.balanced_accuracy([0.5], [1]),
+            ValueError,
+            r"pred must hold class labels \(whole numbers\).*threshold",
+        ),
+        (
+            lambda: M.balanced_accuracy(["a"], [1]),
             TypeError,
-            r"pred must hold integer class labels",
+            r"pred must hold class labels \(integers or 0/1\)",
         ),
         (lambda: M.average_precision([0.1, 0.2], [0, 0]), ValueError, r"no positive example"),
         (lambda: M.average_precision([np.nan, 0.2], [0, 1]), ValueError, r"scores must be finite"),
