@@ -356,7 +356,7 @@ class ROCCurve(NamedTuple):
 def _cumulative_counts(s: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each distinct score, highest first: the threshold and the counts of positives and
     negatives predicted positive by ``s >= threshold``. Tied scores share one threshold."""
-    order = np.argsort(-s, kind="stable")
+    order = np.argsort(-s)  # the order within a tie does not matter: ties share a threshold
     s, t = s[order], t[order]
     last_of_tie = np.r_[np.flatnonzero(np.diff(s)), s.size - 1]
     tp = np.cumsum(t)[last_of_tie]
