@@ -23,7 +23,9 @@ def test_the_two_pytorch_losses_agree_with_per_label_weights(ch):
     w = rng.random(ch.M)
     zt, yt, wt = map(torch.from_numpy, (z, y, w))
     soft = F.multilabel_soft_margin_loss(zt, yt, weight=wt).item()
-    assert np.isclose(soft, F.binary_cross_entropy_with_logits(zt, yt, weight=wt).item(), rtol=1e-14)
+    assert np.isclose(
+        soft, F.binary_cross_entropy_with_logits(zt, yt, weight=wt).item(), rtol=1e-14
+    )
     assert np.isclose(soft, lu.multilabel_soft_margin_loss(z, y, weight=w), rtol=1e-12)
 
 
@@ -38,7 +40,9 @@ def test_the_chapters_adam_is_torch_optim_adam(ch):
         opt.zero_grad()
         ch.guide_loss(W, xb, yb).sum().backward()
         opt.step()
-    np.testing.assert_allclose(W.detach().numpy(), ch.trained["Adam"][0, k].numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        W.detach().numpy(), ch.trained["Adam"][0, k].numpy(), rtol=1e-9, atol=1e-12
+    )
 
 
 def test_the_softmax_fit_is_a_minimum_of_pytorchs_cross_entropy(ch):
@@ -59,7 +63,9 @@ def test_the_weighted_fit_converged_and_lossutils_matches_pytorch(ch):
     assert W.grad.abs().max() < 1e-9
     z0, y0, pw = z[0].detach().numpy(), ch.Y[0].numpy(), ch.pos_weight[0, 0].numpy()
     ours = lu.binary_cross_entropy_with_logits(z0, y0, pos_weight=pw)
-    theirs = F.binary_cross_entropy_with_logits(z[0].detach(), ch.Y[0], pos_weight=ch.pos_weight[0, 0])
+    theirs = F.binary_cross_entropy_with_logits(
+        z[0].detach(), ch.Y[0], pos_weight=ch.pos_weight[0, 0]
+    )
     assert np.isclose(ours, theirs.item(), rtol=1e-12)
 
 
@@ -80,4 +86,6 @@ def test_softmax_minimiser_is_the_expected_normalised_target():
         return loss
 
     opt.step(closure)
-    np.testing.assert_allclose(torch.softmax(b, 0).detach().numpy(), target.mean(0).numpy(), atol=1e-6)
+    np.testing.assert_allclose(
+        torch.softmax(b, 0).detach().numpy(), target.mean(0).numpy(), atol=1e-6
+    )
