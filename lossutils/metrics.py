@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import registry
-from ._validation import check_integer
+from ._validation import check_integer, check_same_shape
 
 __all__ = registry.exports("metrics")
 
@@ -83,15 +83,6 @@ def _as_scores(x: ArrayLike, name: str) -> np.ndarray:
     return arr
 
 
-def _check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
-    # No broadcasting: (N, 1) against (N,) is almost always a bug.
-    if a.shape != b.shape:
-        raise ValueError(
-            f"{name_a} and {name_b} must have the same shape, got {name_a} shape {a.shape} "
-            f"and {name_b} shape {b.shape}"
-        )
-
-
 def _check_average(average: str) -> None:
     if average not in AVERAGES:
         raise ValueError(f"average must be one of {AVERAGES}, got {average!r}")
@@ -108,7 +99,7 @@ def _check_zero_division(zero_division: float) -> float:
 def _score_inputs(scores: ArrayLike, target: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     s = _as_scores(scores, "scores")
     t = _as_binary(target, "target")
-    _check_same_shape(s, t, "scores", "target")
+    check_same_shape(s, t, "scores", "target")
     return s, t
 
 
@@ -116,7 +107,7 @@ def _prediction_inputs(pred: ArrayLike, target: ArrayLike) -> tuple[np.ndarray, 
     hint = " (threshold scores first, e.g. pred = probs >= 0.5)"
     p = _as_binary(pred, "pred", hint)
     t = _as_binary(target, "target")
-    _check_same_shape(p, t, "pred", "target")
+    check_same_shape(p, t, "pred", "target")
     return p, t
 
 
@@ -316,7 +307,7 @@ def balanced_accuracy(pred: ArrayLike, target: ArrayLike) -> float:
       0.5
     """
     p, t = _as_labels(pred, "pred"), _as_labels(target, "target")
-    _check_same_shape(p, t, "pred", "target")
+    check_same_shape(p, t, "pred", "target")
     classes = np.unique(t)
     return float(np.mean([np.mean(p[t == c] == c) for c in classes]))
 
@@ -602,7 +593,7 @@ def _top_class(probs: ArrayLike, target: ArrayLike) -> tuple[np.ndarray, np.ndar
         )
     if p.ndim == 1:
         t = _as_binary(target, "target")
-        _check_same_shape(p, t, "probs", "target")
+        check_same_shape(p, t, "probs", "target")
         return np.maximum(p, 1 - p), (p >= 0.5) == t
     row_sums = p.sum(axis=1)
     if not np.allclose(row_sums, 1, rtol=0, atol=1e-4):
