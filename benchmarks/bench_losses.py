@@ -79,6 +79,7 @@ def cases(dtype: type, rng: np.random.Generator) -> list[Case]:
     multi, multi_t = pred.reshape(10**4, 100), labels.reshape(10**4, 100)
     logits = rng.normal(size=(10**5, 100)).astype(dtype)
     classes = rng.integers(0, 100, 10**5)
+    prior = (np.arange(100, 0, -1) / 5050).astype(dtype)  # a long tail: 100 : 99 : ... : 1
     log_probs = lu.log_softmax(logits, axis=1)
     seq = np.ascontiguousarray(logits.reshape(1000, 100, 100))  # (N, C, T)
     seq_t = rng.integers(0, 100, (1000, 100))
@@ -182,6 +183,15 @@ def cases(dtype: type, rng: np.random.Generator) -> list[Case]:
             (classes,),
             {"label_smoothing": 0.1},
             lambda x: F.cross_entropy(x, T(classes), label_smoothing=0.1),
+        ),
+        case(
+            "logit_adjusted_cross_entropy",
+            "1e5x100",
+            lu.logit_adjusted_cross_entropy,
+            logits,
+            (classes,),
+            {"prior": prior},
+            lambda x: F.cross_entropy(x + T(np.log(prior)), T(classes)),
         ),
         case(
             "nll_loss",

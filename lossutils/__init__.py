@@ -9,6 +9,8 @@ Layout (each module holds one family; :mod:`lossutils.registry` lists every publ
 * :mod:`lossutils.multiclass` -- cross-entropy and the negative log-likelihood.
 * :mod:`lossutils.imbalanced` -- weighted BCE and focal losses.
 * :mod:`lossutils.sequence` -- padded token-level cross-entropy, and perplexity.
+* :mod:`lossutils.metrics` -- evaluation metrics that are not losses: precision, recall, F1,
+  average precision, ROC AUC, balanced accuracy and calibration error.
 * :mod:`lossutils.registry` -- the list of public functions that this package, the API page and
   the tests read.
 * Private, at the bottom: ``lossutils._stable`` (the numerically stable primitives and the
@@ -30,6 +32,7 @@ from .activations import *  # noqa: F403 (each family module's __all__ comes fro
 from .advice import choose_loss
 from .binary import *  # noqa: F403
 from .imbalanced import *  # noqa: F403
+from .metrics import *  # noqa: F403
 from .multiclass import *  # noqa: F403
 from .regression import *  # noqa: F403
 from .sequence import *  # noqa: F403

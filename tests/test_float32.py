@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 import lossutils as lu
+from lossutils import registry
 
 EPS32 = float(np.finfo(np.float32).eps)
 TINY32 = float(np.finfo(np.float32).tiny)
@@ -83,6 +84,19 @@ CASES = [
     ),
     ("cross_entropy(probabilities)", lu.cross_entropy, (X, Q), {"reduction": "none"}),
     ("grad_cross_entropy(probabilities)", lu.grad_cross_entropy, (X, Q), {}),
+    *_class(
+        "logit_adjusted_cross_entropy",
+        "grad_logit_adjusted_cross_entropy",
+        reduction="none",
+        prior=[0.7, 0.2, 0.09, 0.01],
+    ),
+    *_class(
+        "logit_adjusted_cross_entropy",
+        "grad_logit_adjusted_cross_entropy",
+        prior=[0.5, 0.3, 0.15, 0.05],
+        tau=1.5,
+        weight=[1.0, 2.0, 0.5, 1.0],
+    ),
     *_class("softmax_focal_loss", "grad_softmax_focal_loss", reduction="none"),
     *_class("softmax_focal_loss", "grad_softmax_focal_loss", gamma=0.5),
     ("sequence_cross_entropy", lu.sequence_cross_entropy, (SEQ, SEQ_T), {"reduction": "none"}),
@@ -110,11 +124,22 @@ ARITHMETIC_ONLY = {
     "grad_sequence_nll_loss",
 }
 NOT_NUMERIC = {"choose_loss"}
+# lossutils.metrics: counts, sorts and means over the whole data set, reported as Python floats
+# (or float64 arrays) whatever the input's dtype.
+REPORTED = {e.name for e in registry.METRICS if e.module == "metrics"}
+# Class weights from integer class counts: float64, computed once per data set.
+FROM_COUNTS = {e.name for e in registry.WEIGHTS}
 
 
 def test_every_public_function_is_covered():
     """A new public function must be added here: to CASES, or to ARITHMETIC_ONLY with a reason."""
-    covered = {f.__name__ for _, f, _, _ in CASES} | ARITHMETIC_ONLY | NOT_NUMERIC
+    covered = (
+        {f.__name__ for _, f, _, _ in CASES}
+        | ARITHMETIC_ONLY
+        | NOT_NUMERIC
+        | REPORTED
+        | FROM_COUNTS
+    )
     assert set(lu.__all__) == covered
 
 

@@ -16,7 +16,7 @@ import pytest
 import lossutils as lu
 from book import ROOT, chapter_paths
 from lossutils import registry
-from lossutils.registry import ACTIVATIONS, ENTRIES, LOSSES, METRICS, MODULES
+from lossutils.registry import ACTIVATIONS, ENTRIES, LOSSES, METRICS, MODULES, WEIGHTS
 
 LOSS_IDS = [e.name for e in LOSSES]
 ENTRY_IDS = [e.name for e in ENTRIES]
@@ -56,7 +56,8 @@ def test_every_public_function_is_registered(module):
 def test_registry_names_its_modules_and_has_no_duplicates():
     assert {e.module for e in ENTRIES} == set(MODULES)
     assert len(set(ENTRY_IDS)) == len(ENTRY_IDS)
-    assert {e.inputs for e in ENTRIES} <= {"elementwise", "binary", "class", "sequence", "scores"}
+    kinds = {"elementwise", "binary", "class", "sequence", "scores", "counts"}
+    assert {e.inputs for e in ENTRIES} <= kinds
     assert registry.find("grad_huber") is registry.find("huber")
     with pytest.raises(KeyError, match="'nope' is not a public function of lossutils"):
         registry.find("nope")
@@ -193,9 +194,9 @@ def test_every_loss_is_benchmarked(entry):
     assert f"lu.{entry.name}," in source, f"no case for {entry.name} in benchmarks/bench_losses.py"
 
 
-def test_activations_and_metrics_are_not_losses():
-    assert not set(ACTIVATIONS + METRICS) & set(LOSSES)
-    for entry in ACTIVATIONS + METRICS:
+def test_activations_metrics_and_weights_are_not_losses():
+    assert not set(ACTIVATIONS + METRICS + WEIGHTS) & set(LOSSES)
+    for entry in ACTIVATIONS + METRICS + WEIGHTS:
         assert not hasattr(lu, "grad_" + entry.name)
 
 
