@@ -52,14 +52,11 @@ LearningRate = Union[float, np.ndarray, Callable[[int], Any]]
 
 class Optimizer(NamedTuple):
     """An optimiser as a pair of pure functions (optax's ``GradientTransformation``, except that
-    ``step`` applies the update and returns the new parameters, as ``torch.optim`` does).
+    ``step`` applies the update and returns the new parameters, as ``torch.optim`` does)."""
 
-    Attributes:
-        init: ``init(params) -> state``, the optimiser's memory before the first step.
-        step: ``step(params, grads, state) -> (new_params, new_state)``, one update.
-    """
-
+    #: ``init(params) -> state``: the optimiser's memory before the first step.
     init: Callable[[np.ndarray], Any]
+    #: ``step(params, grads, state) -> (new_params, new_state)``: one update.
     step: Callable[[np.ndarray, np.ndarray, Any], tuple[np.ndarray, Any]]
 
 
