@@ -54,39 +54,44 @@ class Optimizer(NamedTuple):
     """An optimiser as a pair of pure functions (optax's ``GradientTransformation``, except that
     ``step`` applies the update and returns the new parameters, as ``torch.optim`` does)."""
 
-    #: ``init(params) -> state``: the optimiser's memory before the first step.
+    #: The function ``init(params)``, which returns the state before the first step.
     init: Callable[[np.ndarray], Any]
-    #: ``step(params, grads, state) -> (new_params, new_state)``: one update.
+    #: The function ``step(params, grads, state)``, which returns ``(new_params, new_state)``.
     step: Callable[[np.ndarray, np.ndarray, Any], tuple[np.ndarray, Any]]
 
 
 class SGDState(NamedTuple):
-    """The memory of :func:`sgd`: the step count and the momentum buffer ``b`` (zeros before
-    the first step, and unused when ``momentum == 0``)."""
+    """The memory of :func:`sgd`."""
 
+    #: The number of steps taken.
     count: int
+    #: The momentum buffer :math:`b` (zeros before the first step; unused without momentum).
     momentum_buffer: np.ndarray
 
 
 class RMSpropState(NamedTuple):
-    """The memory of :func:`rmsprop`: the step count, the running mean of squared gradients,
-    the running mean of gradients (used when ``centered``) and the momentum buffer (used when
-    ``momentum > 0``)."""
+    """The memory of :func:`rmsprop`."""
 
+    #: The number of steps taken.
     count: int
+    #: The running mean :math:`v` of the squared gradients.
     square_avg: np.ndarray
+    #: The running mean :math:`\bar g` of the gradients (used when ``centered``).
     grad_avg: np.ndarray
+    #: The momentum buffer :math:`b` (used when ``momentum > 0``).
     momentum_buffer: np.ndarray
 
 
 class AdamState(NamedTuple):
-    """The memory of :func:`adam` and :func:`adamw`: the step count ``t``, the first and second
-    moment estimates ``m`` and ``v``, and the running maximum of ``v`` (used when
-    ``amsgrad``)."""
+    """The memory of :func:`adam` and :func:`adamw`."""
 
+    #: The number of steps taken, :math:`t`.
     count: int
+    #: The first moment estimate :math:`m` (the running mean of the gradients).
     exp_avg: np.ndarray
+    #: The second moment estimate :math:`v` (the running mean of their squares).
     exp_avg_sq: np.ndarray
+    #: The running maximum of :math:`v` (used when ``amsgrad``).
     max_exp_avg_sq: np.ndarray
 
 
