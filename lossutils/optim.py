@@ -197,6 +197,11 @@ def _state(state: Any, kind: type, params: np.ndarray) -> None:
                 f"state.{field} has shape {np.shape(value)} but params have shape "
                 f"{params.shape}: was the state made by init() for these params?"
             )
+        if np.asarray(value).dtype != params.dtype:
+            raise TypeError(
+                f"state.{field} has dtype {np.asarray(value).dtype} but params have dtype "
+                f"{params.dtype}: was the state made by init() for these params?"
+            )
 
 
 def _zeros(params: Any) -> np.ndarray:

@@ -350,6 +350,8 @@ def test_bad_step_inputs_raise_clear_errors(name):
         opt.step(np.zeros(3, dtype=np.int64), np.zeros(3), state)
     with pytest.raises(ValueError, match=r"state\.\w+ has shape \(3,\) but params have shape"):
         opt.step(np.zeros(4), np.zeros(4), state)
+    with pytest.raises(TypeError, match=r"state\.\w+ has dtype float64 but params have dtype"):
+        opt.step(np.zeros(3, dtype=np.float32), np.zeros(3), state)
     other = optim.sgd(0.1) if name != "sgd" else optim.adam(0.1)
     with pytest.raises(TypeError, match=r"state must be the \w+State that this optimiser's init"):
         opt.step(params, np.zeros(3), other.init(params))
