@@ -27,7 +27,10 @@ signature that returns the analytic gradient of the reduced loss with respect to
 argument.
 """
 
-from . import optim, registry
+from . import (
+    optim,  # noqa: F401 (lu.optim, the optimisers: a module, not re-exported)
+    registry,
+)
 from .activations import *  # noqa: F403 (each family module's __all__ comes from the registry)
 from .advice import choose_loss
 from .binary import *  # noqa: F403

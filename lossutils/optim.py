@@ -25,7 +25,7 @@ optax.
 Nothing here modifies its inputs: ``params``, ``grads`` and ``state`` are read, and fresh arrays
 are returned.
 
-Taught in the chapter "Optimisers and the loss's gradient" (``chapters/optimisers.md``).
+Taught in: :ref:`optimisers`
 
 References:
     Polyak (1964), momentum; Sutskever et al. (2013), Nesterov momentum in deep learning;
@@ -36,18 +36,24 @@ References:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple
 
 import numpy as np
 
 __all__ = [
-    "Optimizer", "SGDState", "RMSpropState", "AdamState",
-    "sgd", "rmsprop", "adam", "adamw",
+    "Optimizer",
+    "SGDState",
+    "RMSpropState",
+    "AdamState",
+    "sgd",
+    "rmsprop",
+    "adam",
+    "adamw",
 ]
 
 #: A learning rate: a number >= 0, an array of them that broadcasts to ``params``, or a
 #: schedule ``t -> lr`` of the step number t = 1, 2, ...
-LearningRate = Union[float, np.ndarray, Callable[[int], Any]]
+LearningRate = float | np.ndarray | Callable[[int], Any]
 
 
 class Optimizer(NamedTuple):
@@ -100,8 +106,9 @@ class AdamState(NamedTuple):
 
 
 def _real(value: Any, name: str) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
-                                                                    np.floating)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     value = float(value)
     if not np.isfinite(value):
@@ -133,8 +140,10 @@ def _flag(value: Any, name: str) -> bool:
 def _betas(betas: Any) -> tuple[float, float]:
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    return (_in_unit_interval(betas[0], "betas[0]", closed=False),
-            _in_unit_interval(betas[1], "betas[1]", closed=False))
+    return (
+        _in_unit_interval(betas[0], "betas[0]", closed=False),
+        _in_unit_interval(betas[1], "betas[1]", closed=False),
+    )
 
 
 def _learning_rate(lr: Any, name: str = "lr") -> float | np.ndarray:
@@ -179,9 +188,7 @@ def _grads(grads: Any, params: np.ndarray) -> np.ndarray:
     if arr.dtype.kind not in "fiu":
         raise TypeError(f"grads must be an array of real numbers, got dtype {arr.dtype}")
     if arr.shape != params.shape:
-        raise ValueError(
-            f"grads must have params' shape {params.shape}, got shape {arr.shape}"
-        )
+        raise ValueError(f"grads must have params' shape {params.shape}, got shape {arr.shape}")
     return arr.astype(params.dtype, copy=False)
 
 
@@ -256,6 +263,8 @@ def sgd(
         iteration methods"; Sutskever et al. (2013), "On the importance of initialization and
         momentum in deep learning"; ``torch.optim.SGD``.
 
+    Taught in: :ref:`optimisers`
+
     Example:
         >>> import numpy as np
         >>> opt = sgd(0.1, momentum=0.9)
@@ -265,8 +274,6 @@ def sgd(
         ...     params, state = opt.step(params, 2 * params, state)   # L = |params|^2
         >>> params.round(4).tolist()
         [0.46, -0.92]
-
-    Taught in: ``chapters/optimisers.md``.
     """
     lr = lr if callable(lr) else _learning_rate(lr)
     momentum = _at_least_zero(momentum, "momentum")
@@ -352,6 +359,8 @@ def rmsprop(
         Machine Learning; Graves (2013), "Generating sequences with recurrent neural networks"
         (the centered form); ``torch.optim.RMSprop``.
 
+    Taught in: :ref:`optimisers`
+
     Example:
         >>> import numpy as np
         >>> opt = rmsprop(0.01)
@@ -359,8 +368,6 @@ def rmsprop(
         >>> params, state = opt.step(params, 2 * params, opt.init(params))
         >>> (params - np.array([1.0, -1000.0])).round(4).tolist()   # same step, any scale
         [-0.1, 0.1]
-
-    Taught in: ``chapters/optimisers.md``.
     """
     lr = lr if callable(lr) else _learning_rate(lr)
     alpha = _in_unit_interval(alpha, "alpha")
@@ -394,8 +401,7 @@ def rmsprop(
             new_params = params - eta * b
         else:
             new_params = params - eta * g / scale
-        return new_params, RMSpropState(count=t, square_avg=v, grad_avg=g_avg,
-                                        momentum_buffer=b)
+        return new_params, RMSpropState(count=t, square_avg=v, grad_avg=g_avg, momentum_buffer=b)
 
     return Optimizer(init, step)
 
@@ -422,7 +428,7 @@ def _adam(lr, betas, eps, weight_decay, amsgrad, *, decoupled: bool) -> Optimize
             if decoupled:
                 params = params * (1 - eta * weight_decay)  # AdamW: shrink the weights
             else:
-                g = g + weight_decay * params                # Adam: L2 through the gradient
+                g = g + weight_decay * params  # Adam: L2 through the gradient
         m = beta1 * state.exp_avg + (1 - beta1) * g
         v = beta2 * state.exp_avg_sq + (1 - beta2) * g * g
         v_max = np.maximum(state.max_exp_avg_sq, v) if amsgrad else state.max_exp_avg_sq
@@ -483,6 +489,8 @@ def adam(
         Kingma & Ba (2015), "Adam: A method for stochastic optimization", ICLR; Reddi, Kale &
         Kumar (2018), "On the convergence of Adam and beyond", ICLR; ``torch.optim.Adam``.
 
+    Taught in: :ref:`optimisers`
+
     Example:
         >>> import numpy as np
         >>> opt = adam(0.1)
@@ -490,8 +498,6 @@ def adam(
         >>> params, state = opt.step(params, 2 * params, opt.init(params))
         >>> (params - np.array([1.0, -1000.0])).round(6).tolist()   # lr per coordinate
         [-0.1, 0.1]
-
-    Taught in: ``chapters/optimisers.md``.
     """
     return _adam(lr, betas, eps, weight_decay, amsgrad, decoupled=False)
 
@@ -532,6 +538,8 @@ def adamw(
         Loshchilov & Hutter (2019), "Decoupled weight decay regularization", ICLR;
         ``torch.optim.AdamW``.
 
+    Taught in: :ref:`optimisers`
+
     Example:
         >>> import numpy as np
         >>> opt = adamw(0.1, weight_decay=0.5)
@@ -539,7 +547,5 @@ def adamw(
         >>> params, state = opt.step(params, np.zeros(1), opt.init(params))
         >>> params.tolist()   # a zero gradient: only the decay, 2 * (1 - 0.1 * 0.5)
         [1.9]
-
-    Taught in: ``chapters/optimisers.md``.
     """
     return _adam(lr, betas, eps, weight_decay, amsgrad, decoupled=True)

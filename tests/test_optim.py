@@ -122,8 +122,7 @@ def _torch_run(name, kw, problem, steps=STEPS, scheduler=None):
         if sched is not None:
             sched.step()
         path.append(p.detach().numpy().copy())
-        states.append({k: None if v is None else v.numpy().copy()
-                       for k, v in opt.state[p].items()})
+        states.append({k: None if v is None else v.numpy().copy() for k, v in opt.state[p].items()})
     return np.array(path), states
 
 
@@ -140,8 +139,14 @@ def _our_run(name, kw, problem, steps=STEPS):
 
 #: The natural size of each state field, as a power of the gradient's size (the momentum buffer
 #: of RMSProp holds gradients divided by their root mean square: no units).
-STATE_UNITS = {"momentum_buffer": 1, "exp_avg": 1, "grad_avg": 1,
-               "square_avg": 2, "exp_avg_sq": 2, "max_exp_avg_sq": 2}
+STATE_UNITS = {
+    "momentum_buffer": 1,
+    "exp_avg": 1,
+    "grad_avg": 1,
+    "square_avg": 2,
+    "exp_avg_sq": 2,
+    "max_exp_avg_sq": 2,
+}
 
 
 def _assert_close(ours, theirs, scale, what):
@@ -153,8 +158,12 @@ def _assert_close(ours, theirs, scale, what):
 def _assert_state_close(state, torch_state, grad_size, what):
     for field in state._fields[1:]:
         if torch_state.get(field) is not None:
-            _assert_close(getattr(state, field), torch_state[field],
-                          grad_size ** STATE_UNITS[field], f"{what}: state.{field}")
+            _assert_close(
+                getattr(state, field),
+                torch_state[field],
+                grad_size ** STATE_UNITS[field],
+                f"{what}: state.{field}",
+            )
 
 
 def _our_state(name, count, torch_state, params):
@@ -277,8 +286,12 @@ def test_schedule_matches_torch_lambda_lr(name):
 
     noise = np.random.default_rng(1).normal(0, 0.1, (STEPS, 2))
     problem = Problem(np.array([1.5, -2.0]), np.ones(2), np.array([0.5, -0.3]), noise, False)
-    theirs, _ = _torch_run(name, {"lr": 0.05}, problem,
-                           scheduler=lambda o: torch.optim.lr_scheduler.LambdaLR(o, warmup))
+    theirs, _ = _torch_run(
+        name,
+        {"lr": 0.05},
+        problem,
+        scheduler=lambda o: torch.optim.lr_scheduler.LambdaLR(o, warmup),
+    )
     ours, _ = _our_run(name, {"lr": lambda t: 0.05 * warmup(t - 1)}, problem)
     _assert_close(ours, theirs, 2.0, f"{name} with a warm-up schedule")
 
@@ -305,34 +318,67 @@ BAD_HYPERPARAMETERS = [
     (optim.sgd, {"lr": "0.1"}, TypeError, r"lr must be a real number, got '0.1'"),
     (optim.sgd, {"lr": np.array([0.1, -1.0])}, ValueError, r"lr must hold finite numbers >= 0"),
     (optim.sgd, {"lr": 0.1, "momentum": -0.9}, ValueError, r"momentum must be >= 0, got -0.9"),
-    (optim.sgd, {"lr": 0.1, "dampening": 1.5}, ValueError,
-     r"dampening must lie in \[0, 1\], got 1.5"),
-    (optim.sgd, {"lr": 0.1, "nesterov": True}, ValueError,
-     r"nesterov=True needs momentum > 0 and dampening == 0, got momentum=0.0"),
-    (optim.sgd, {"lr": 0.1, "momentum": 0.9, "dampening": 0.1, "nesterov": True}, ValueError,
-     r"nesterov=True needs .* dampening=0.1"),
+    (
+        optim.sgd,
+        {"lr": 0.1, "dampening": 1.5},
+        ValueError,
+        r"dampening must lie in \[0, 1\], got 1.5",
+    ),
+    (
+        optim.sgd,
+        {"lr": 0.1, "nesterov": True},
+        ValueError,
+        r"nesterov=True needs momentum > 0 and dampening == 0, got momentum=0.0",
+    ),
+    (
+        optim.sgd,
+        {"lr": 0.1, "momentum": 0.9, "dampening": 0.1, "nesterov": True},
+        ValueError,
+        r"nesterov=True needs .* dampening=0.1",
+    ),
     (optim.sgd, {"lr": 0.1, "nesterov": "yes"}, TypeError, r"nesterov must be True or False"),
     (optim.sgd, {"lr": 0.1, "weight_decay": -1e-4}, ValueError, r"weight_decay must be >= 0"),
-    (optim.rmsprop, {"lr": 0.1, "alpha": 1.01}, ValueError,
-     r"alpha must lie in \[0, 1\], got 1.01"),
+    (
+        optim.rmsprop,
+        {"lr": 0.1, "alpha": 1.01},
+        ValueError,
+        r"alpha must lie in \[0, 1\], got 1.01",
+    ),
     (optim.rmsprop, {"lr": 0.1, "eps": -1e-8}, ValueError, r"eps must be >= 0, got -1e-08"),
-    (optim.rmsprop, {"lr": 0.1, "centered": 1}, TypeError,
-     r"centered must be True or False, got 1"),
+    (
+        optim.rmsprop,
+        {"lr": 0.1, "centered": 1},
+        TypeError,
+        r"centered must be True or False, got 1",
+    ),
     (optim.rmsprop, {"lr": 0.1, "momentum": float("inf")}, ValueError, r"momentum must be finite"),
-    (optim.adam, {"lr": 0.1, "betas": (0.9, 1.0)}, ValueError,
-     r"betas\[1\] must lie in \[0, 1\), got 1.0"),
+    (
+        optim.adam,
+        {"lr": 0.1, "betas": (0.9, 1.0)},
+        ValueError,
+        r"betas\[1\] must lie in \[0, 1\), got 1.0",
+    ),
     (optim.adam, {"lr": 0.1, "betas": (-0.1, 0.999)}, ValueError, r"betas\[0\] must lie in"),
-    (optim.adam, {"lr": 0.1, "betas": 0.9}, TypeError,
-     r"betas must be a pair \(beta1, beta2\), got 0.9"),
-    (optim.adam, {"lr": 0.1, "amsgrad": None}, TypeError,
-     r"amsgrad must be True or False, got None"),
+    (
+        optim.adam,
+        {"lr": 0.1, "betas": 0.9},
+        TypeError,
+        r"betas must be a pair \(beta1, beta2\), got 0.9",
+    ),
+    (
+        optim.adam,
+        {"lr": 0.1, "amsgrad": None},
+        TypeError,
+        r"amsgrad must be True or False, got None",
+    ),
     (optim.adamw, {"lr": 0.1, "weight_decay": -0.01}, ValueError, r"weight_decay must be >= 0"),
     (optim.adamw, {"lr": 0.1, "eps": None}, TypeError, r"eps must be a real number, got None"),
 ]
 
 
-@pytest.mark.parametrize("factory, kw, error, message", BAD_HYPERPARAMETERS,
-                         ids=lambda x: getattr(x, "__name__", None))
+@pytest.mark.parametrize(
+    "factory, kw, error, message", BAD_HYPERPARAMETERS, ids=lambda x: getattr(x, "__name__", None)
+)
 def test_bad_hyperparameters_raise_clear_errors(factory, kw, error, message):
     kw = dict(kw)
     with pytest.raises(error, match=message):

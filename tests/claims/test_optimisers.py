@@ -78,10 +78,12 @@ def test_the_classification_gradients_are_autograds(ch, scoring):
     t = torch.tensor(theta, requires_grad=True)
     z = torch.einsum("snd,lsd->lsn", torch.from_numpy(ch.A_train), t)
     y = torch.from_numpy(ch.y_train).expand_as(z)
-    per_example = {"BCE": lambda: F.binary_cross_entropy_with_logits(z, y, reduction="none"),
-                   "MSE on σ(z)": lambda: F.mse_loss(torch.sigmoid(z), y, reduction="none"),
-                   "MSE on z": lambda: F.mse_loss(z, y, reduction="none")}[scoring]()
-    per_example.mean(dim=-1).sum().backward()       # each run's mean loss; runs independent
+    per_example = {
+        "BCE": lambda: F.binary_cross_entropy_with_logits(z, y, reduction="none"),
+        "MSE on σ(z)": lambda: F.mse_loss(torch.sigmoid(z), y, reduction="none"),
+        "MSE on z": lambda: F.mse_loss(z, y, reduction="none"),
+    }[scoring]()
+    per_example.mean(dim=-1).sum().backward()  # each run's mean loss; runs independent
     assert np.allclose(ours, t.grad.numpy(), rtol=1e-10, atol=1e-14)
 
 
@@ -112,8 +114,8 @@ def test_adams_epsilon_identity_holds_in_torch(ch):
     paths = []
     for scale, eps in ((100.0, 1e-8), (1.0, 1e-10)):
         make = lambda p, lr, eps=eps: torch.optim.Adam([p], lr=lr, eps=eps)
-        paths.append(_torch_path(make, lambda th: scale * ch.line_grad(th), ch.line_start,
-                                 200, lr))
+        scaled = lambda th, scale=scale: scale * ch.line_grad(th)
+        paths.append(_torch_path(make, scaled, ch.line_start, 200, lr))
     assert np.allclose(paths[0], paths[1], rtol=1e-12, atol=1e-12)
     assert np.allclose(paths[0], ch.on_100J, rtol=1e-9, atol=1e-12)
 
@@ -135,7 +137,8 @@ def _race(ch, make):
         for land, (_, grad_fn, minimum, start) in ch.LANDSCAPES.items():
             starts = np.broadcast_to(ch.five_starts(minimum, start), (len(ch.LRS), 5, 2))
             steps = ch.steps_to_converge(
-                ch.run(make(ch.LRS[:, None, None]), grad_fn, starts, ch.STEPS), minimum)
+                ch.run(make(ch.LRS[:, None, None]), grad_fn, starts, ch.STEPS), minimum
+            )
             means[land] = steps[steps.max(axis=1).argmin()].mean()
     return means
 
