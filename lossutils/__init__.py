@@ -19,6 +19,8 @@ Layout (each module holds one family; :mod:`lossutils.registry` lists every publ
 * :mod:`lossutils.advice`, :mod:`lossutils.plotting`, :mod:`lossutils.derivations`,
   :mod:`lossutils.book` -- the course's helpers for choosing a loss, drawing figures, deriving
   losses symbolically and gluing numbers into the text (only ``choose_loss`` is re-exported).
+* :mod:`lossutils.optim` (``lu.optim``) -- functional SGD, RMSProp, Adam and AdamW, equal to
+  ``torch.optim`` step for step; a tool, not a loss: not in the registry, not re-exported.
 
 Every loss is a pure NumPy function ``loss(first, target, *, ..., reduction=)`` that matches
 ``torch.nn.functional`` (PyTorch 2.13) on valid inputs, is numerically stable at extreme logits,
@@ -27,7 +29,10 @@ signature that returns the analytic gradient of the reduced loss with respect to
 argument.
 """
 
-from . import registry
+from . import (
+    optim,  # noqa: F401 (lu.optim, the optimisers: a module, not re-exported)
+    registry,
+)
 from .activations import *  # noqa: F403 (each family module's __all__ comes from the registry)
 from .advice import choose_loss
 from .binary import *  # noqa: F403

@@ -144,7 +144,7 @@ def test_the_focal_weight_times_p_minus_y_is_lossutils_and_pytorchs_gradient(ch)
             assert np.allclose(zt.grad.numpy(), expected, rtol=1e-9, atol=1e-15)
 
 
-def test_the_written_out_adam_is_pytorchs(ch):
+def test_the_chapters_adam_is_pytorchs(ch):
     Xt, yt = torch.from_numpy(ch.X), torch.from_numpy(ch.labels)
     losses = {
         "BCE": lambda wb: F.binary_cross_entropy_with_logits(Xt @ wb[:2] + wb[2], yt),
