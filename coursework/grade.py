@@ -80,7 +80,11 @@ def submissions_in(folder: Path) -> list[Submission]:
 
 
 def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]:
-    """A submitted notebook, or ``(None, why it is unreadable)``."""
+    """A submitted notebook's cells, or ``(None, why it is unreadable)``.
+
+    Lenient on purpose: any JSON with a list of cells (nbformat 4, or 3's worksheets) is graded,
+    even if another tool broke the schema elsewhere; cells that are not cells are skipped.
+    """
     if not path.is_file():
         return None, "missing"
     data = path.read_bytes()
@@ -91,16 +95,31 @@ def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]
     except UnicodeDecodeError:
         return None, "the file is not UTF-8 text"
     try:
-        json.loads(text)
+        content = json.loads(text)
     except ValueError as e:
         return None, f"the file is not JSON ({e.msg}, line {e.lineno}); was it saved from Jupyter?"
-    try:
-        nb = nbformat.reads(text, as_version=4)
-    except Exception as e:
-        return None, f"the file is not a Jupyter notebook ({type(e).__name__})"
-    if not isinstance(nb.get("cells"), list):
+    if not isinstance(content, dict):
+        return None, "the file is not a Jupyter notebook (its JSON is not an object)"
+    if isinstance(content.get("cells"), list):
+        raw = content["cells"]
+    elif isinstance(content.get("worksheets"), list):  # nbformat 3
+        raw = [c for ws in content["worksheets"] if isinstance(ws, dict) and isinstance(ws.get("cells"), list)
+               for c in ws["cells"]]
+    else:
         return None, "the file is not a Jupyter notebook (it has no cells)"
-    return nb, None
+    cells = []
+    for cell in raw:
+        if not isinstance(cell, dict):
+            continue
+        source = cell.get("source", cell.get("input", ""))
+        if isinstance(source, list) and all(isinstance(part, str) for part in source):
+            source = "".join(source)
+        if not isinstance(source, str):
+            continue
+        metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
+        cells.append(nbformat.from_dict({"cell_type": cell.get("cell_type"), "source": source,
+                                         "metadata": metadata}))
+    return nbformat.from_dict({"cells": cells}), None
 
 
 def _line(code: str, number: int | None) -> str | None:

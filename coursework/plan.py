@@ -65,8 +65,7 @@ def find_answers(submission: NotebookNode, exercises: list[Exercise]) -> dict[st
     found: dict[str, Answer | None] = {}
     code_cells = [c for c in submission.get("cells", []) if c.get("cell_type") == "code"]
     for exercise in exercises:
-        marked = [c for c in code_cells
-                  if (c.get("metadata", {}).get("coursework") or {}).get("answer") == exercise.grade_id]
+        marked = [c for c in code_cells if _mark(c) == exercise.grade_id]
         if marked:
             found[exercise.grade_id] = Answer("\n\n".join(_text(c) for c in marked), "metadata")
             continue
@@ -74,6 +73,12 @@ def find_answers(submission: NotebookNode, exercises: list[Exercise]) -> dict[st
                     if set(exercise.functions) & set(_defined(_text(c)))] if exercise.functions else []
         found[exercise.grade_id] = Answer(_text(defining[-1]), "function") if defining else None
     return found
+
+
+def _mark(cell: NotebookNode):
+    """The grade id in a cell's ``metadata.coursework.answer``, if it is well formed."""
+    mark = cell.get("metadata", {}).get("coursework")
+    return mark.get("answer") if isinstance(mark, dict) else None
 
 
 def _text(cell: NotebookNode) -> str:

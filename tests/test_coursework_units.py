@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import jupytext
@@ -241,3 +242,37 @@ def test_a_broken_assignment_file_is_named(tmp_path, text, problem):
     (tmp_path / "a.yml").write_text(text)
     with pytest.raises(assignments.AssignmentError, match=problem):
         assignments.load(tmp_path / "a.yml")
+
+
+# -- reading submissions ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("content, found", [
+    ({"cells": [1, {"cell_type": "code", "source": "def double(x): pass", "metadata": "broken"}]}, "function"),
+    ({"cells": [{"cell_type": "code", "source": ["x = 1\n", "def double(x):\n", "    pass"],
+                 "metadata": {"coursework": "t-double"}}]}, "function"),
+    ({"cells": [{"cell_type": "code", "source": "print(1)", "metadata": {"coursework": {"answer": "t-double"}}}]},
+     "metadata"),
+    ({"nbformat": 3, "worksheets": [{"cells": [{"cell_type": "code", "input": "def double(x): pass"}]}]}, "function"),
+    ({"cells": [{"cell_type": "code", "source": 5}]}, None),
+])
+def test_any_json_with_cells_is_read_and_odd_cells_never_crash(tmp_path, content, found):
+    from coursework.grade import read_notebook
+    from coursework.plan import find_answers
+
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(content))
+    nb, problem = read_notebook(path)
+    assert problem is None
+    (answer,) = find_answers(nb, list(markup.read_exercises(_nb(EXERCISE)).values())).values()
+    assert (answer.found_by if answer else None) == found
+
+
+@pytest.mark.parametrize("data, problem", [
+    (b"[1, 2]", "not an object"), (b'{"metadata": {}}', "no cells"), (b"{not json", "not JSON"),
+    (b"\xff\xfe", "not UTF-8"),
+])
+def test_unreadable_submissions_say_why(tmp_path, data, problem):
+    from coursework.grade import read_notebook
+
+    (tmp_path / "nb.ipynb").write_bytes(data)
+    assert problem in read_notebook(tmp_path / "nb.ipynb")[1]
