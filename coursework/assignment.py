@@ -27,6 +27,7 @@ import jupytext
 import yaml
 from nbformat import NotebookNode
 
+from coursework.leaks import Secrets, notebook_secrets
 from coursework.markup import Exercise, MarkupError, read_exercises
 
 
@@ -105,6 +106,11 @@ class Assignment:
 
     def forbidden(self, exercise: Exercise) -> tuple[str, ...]:
         return tuple(sorted(set(self.forbid) | set(exercise.forbid)))
+
+    @cached_property
+    def secrets(self) -> Secrets:
+        """What no student may read: every solution, hidden test and line of solution prose."""
+        return notebook_secrets((str(nb.path), nb.notebook) for nb in self.notebooks)
 
     @cached_property
     def sha256(self) -> str:

@@ -35,11 +35,11 @@ def _code_span(text: str) -> str:
     return f"{fence}{text}{fence}"
 
 
-def _at(at: dict | None, secrets: Secrets) -> str:
+def _at(at: dict | None) -> str:
+    """Where in the student's own answer (their line is theirs to see: no leak check)."""
     if not at:
         return ""
-    code = _quote(at.get("code"), secrets)
-    shown = f": {_code_span(code)}" if code and code != REDACTED else ""
+    shown = f": {_code_span(at['code'])}" if at.get("code") else ""
     return f" (your answer to {at['grade_id']}, line {at['line']}{shown})"
 
 
@@ -73,7 +73,7 @@ def feedback_markdown(assignment: Assignment, result: dict, secrets: Secrets) ->
         if answer.get("outcome") in ("syntax-error", "forbidden-module") or answer.get("message"):
             what = {"syntax-error": "Your answer does not parse", "forbidden-module": "Your answer is not allowed",
                     }.get(answer["outcome"], "Your answer cell raised an exception when it ran")
-            lines += [f"{what}{_at(answer.get('at'), secrets)}: {_quote(answer.get('message'), secrets)}", ""]
+            lines += [f"{what}{_at(answer.get('at'))}: {_quote(answer.get('message'), secrets)}", ""]
         elif answer.get("outcome") in ("timeout", "no-reply", "kernel-died", "wall-clock"):
             lines += [f"Your answer cell: {OUTCOMES[answer['outcome']].format(**limits)}.", ""]
         for flag in exercise["flags"]:
@@ -87,9 +87,9 @@ def feedback_markdown(assignment: Assignment, result: dict, secrets: Secrets) ->
             lines.append(f"- {kind} {test['label']} ({test['points']} / {test['max']} {unit}): {mark}.")
             message = _quote(test.get("message"), secrets)
             if message:
-                lines.append(f"  - Message: {message}{_at(test.get('at'), secrets)}")
+                lines.append(f"  - Message: {message}{_at(test.get('at'))}")
             elif test.get("at"):
-                lines.append(f"  - Where: {_at(test.get('at'), secrets).strip(' ()')}")
+                lines.append(f"  - Where: {_at(test.get('at')).strip(' ()')}")
             if test["visibility"] == "public":
                 source = _test_source(assignment, test["label"])
                 if test.get("test_line"):

@@ -31,7 +31,6 @@ import nbformat
 from coursework import grader_fingerprint, sandbox
 from coursework.assignment import Assignment, SourceNotebook
 from coursework.feedback import feedback_markdown
-from coursework.leaks import Secrets, public_text, secrets_of
 from coursework.plan import build
 
 #: Every outcome a test can have, and what it tells a student.
@@ -267,15 +266,6 @@ def dump(data: dict) -> str:
     return json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
 
 
-def hidden_secrets(assignment: Assignment) -> Secrets:
-    """What feedback must never quote: the hidden tests and the solutions."""
-    found, public = [], []
-    for notebook in assignment.notebooks:
-        found += secrets_of(notebook.notebook, str(notebook.path))
-        public.append(public_text(notebook.notebook, notebook.all_exercises))
-    return Secrets(found, public)
-
-
 def grades_csv(assignment: Assignment, results: list[dict]) -> str:
     ids = [e.grade_id for e in assignment.exercises]
     out = io.StringIO()
@@ -298,7 +288,7 @@ def grade(assignment: Assignment, submissions: Path, out: Path, *, jobs: int = 1
             raise ValueError(f"--only: no submission folder for {unknown} in {submissions}")
     (out / "results").mkdir(parents=True, exist_ok=True)
     (out / "feedback").mkdir(parents=True, exist_ok=True)
-    secrets = hidden_secrets(assignment)
+    secrets = assignment.secrets
     todo, results = [], {}
     for submission in students:
         path = out / "results" / f"{submission.student}.json"

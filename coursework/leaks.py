@@ -19,7 +19,7 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
-from coursework.markup import Exercise, is_answer, is_test, solution_lines, solution_prose, tags
+from coursework.markup import Exercise, is_answer, is_test, read_exercises, solution_lines, solution_prose, tags
 
 _SEPARATORS = re.compile(r"[\W_]+")
 _TAG = re.compile(r"<[^>]*>")
@@ -109,6 +109,16 @@ class Secrets:
     def found_in(self, text: str) -> list[Secret]:
         haystack = words(text)
         return [s for s in self.secrets if s.key in haystack]
+
+
+def notebook_secrets(sources: Iterable[tuple[str, NotebookNode]], other_public: Iterable[str] = ()) -> Secrets:
+    """The secrets of some source notebooks (``(origin, notebook)`` pairs). What students may
+    see is each notebook's public text and ``other_public`` (the book's other pages)."""
+    found, public = [], list(other_public)
+    for origin, nb in sources:
+        found += secrets_of(nb, origin)
+        public.append(public_text(nb, read_exercises(nb, origin)))
+    return Secrets(found, public)
 
 
 def readable_text(path: Path) -> str:

@@ -18,7 +18,7 @@ import nbformat
 
 from coursework import __version__, grader_fingerprint
 from coursework.assignment import Assignment, SourceNotebook
-from coursework.leaks import LeakError, Secrets, describe, public_text, scan, secrets_of
+from coursework.leaks import LeakError, describe, scan
 from coursework.student import ROOT, student_notebook
 
 PREFACE = """\
@@ -88,15 +88,6 @@ def manifest(assignment: Assignment) -> dict:
     }
 
 
-def assignment_secrets(assignment: Assignment) -> Secrets:
-    """Every solution, hidden test and line of solution prose of the assignment's sources."""
-    found, public = [], []
-    for nb in assignment.notebooks:
-        found += secrets_of(nb.notebook, str(nb.path))
-        public.append(public_text(nb.notebook, nb.all_exercises))
-    return Secrets(found, public)
-
-
 def release(assignment: Assignment, out: Path) -> dict:
     """Write the student notebooks and the manifest into ``out``; return the manifest.
 
@@ -112,7 +103,7 @@ def release(assignment: Assignment, out: Path) -> dict:
         written.append(path)
     data = manifest(assignment)
     (out / "manifest.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
-    leaks = scan(written + [out / "manifest.json"], assignment_secrets(assignment))
+    leaks = scan(written + [out / "manifest.json"], assignment.secrets)
     if leaks:
         shutil.rmtree(student_dir)
         raise LeakError(f"release stopped: students would see\n{describe(leaks)}")

@@ -31,8 +31,7 @@ import jupytext
 import nbformat
 import yaml
 
-from coursework.leaks import LeakError, Secrets, describe, public_text, scan, secrets_of
-from coursework.markup import read_exercises
+from coursework.leaks import LeakError, Secrets, describe, notebook_secrets, scan
 from coursework.student import ROOT, student_notebook
 
 COURSEWORK_PART = "Coursework"
@@ -111,14 +110,10 @@ def overlay(config: dict, toc: dict, out: Path) -> tuple[dict, dict]:
 
 
 def site_secrets(chapters: list[Path], other_pages: list[Path]) -> Secrets:
-    """The solutions, hidden tests and solution prose of every chapter; what may be public is
-    every chapter's public text and every other page."""
-    found, public = [], [p.read_text() for p in other_pages]
-    for path in chapters:
-        nb = jupytext.read(path)
-        found += secrets_of(nb, str(path.relative_to(ROOT)))
-        public.append(public_text(nb, read_exercises(nb, str(path))))
-    return Secrets(found, public)
+    """The solutions, hidden tests and solution prose of every chapter; the other pages of the
+    book are public."""
+    return notebook_secrets(((str(p.relative_to(ROOT)), jupytext.read(p)) for p in chapters),
+                            (p.read_text() for p in other_pages))
 
 
 def _toc_pages(toc: dict) -> list[str]:
