@@ -130,6 +130,22 @@ def _dotted(node: ast.AST) -> str | None:
     return None
 
 
+def _own_names(tree: ast.AST) -> set[str]:
+    """Names an answer binds itself other than by importing (parameters, assignments, loop and
+    ``with`` targets, definitions): they shadow the notebook's imports of the same name."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+    return names
+
+
 class _Visitor(ast.NodeVisitor):
     def __init__(self, forbid: set[str], aliases: dict[str, str]):
         self.forbid, self.aliases = forbid, dict(aliases)
@@ -249,7 +265,8 @@ def analyse(source: str, *, forbid: tuple[str, ...] = (), aliases: dict[str, str
     except SyntaxError as e:
         line = e.lineno or 1
         return Analysis(code, Finding(line, f"SyntaxError: {e.msg}"), (), ())
-    visitor = _Visitor(set(forbid), aliases or {})
+    own = _own_names(tree)
+    visitor = _Visitor(set(forbid), {k: v for k, v in (aliases or {}).items() if k not in own})
     visitor.visit(tree)
     return Analysis(code, None, _dedupe(visitor.forbidden), _dedupe(visitor.flags))
 
