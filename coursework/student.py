@@ -72,7 +72,5 @@ def student_notebook(source: Path, *, docname: str, site, targets, bibliography,
             cell.metadata = {"coursework": {"test": label}}
     if preface is not None:
         student.cells[0].source = preface
-    for i, cell in enumerate(student.cells):
-        cell.id = f"cell-{i:03d}"  # nbformat draws random ids: a release must be the same twice
     student.metadata["coursework"] = {"source": source.name}
     return student
