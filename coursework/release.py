@@ -17,9 +17,13 @@ from pathlib import Path
 import nbformat
 
 from coursework import __version__, grader_fingerprint
-from coursework.assignment import Assignment, SourceNotebook
+from coursework.assignment import Assignment, AssignmentError, SourceNotebook
 from coursework.leaks import LeakError, describe, scan
 from coursework.student import ROOT, student_notebook
+from editions.toc import toc_files
+
+#: Where ``make book`` builds; a chapter released as coursework takes its numbers from there.
+BUILD = ROOT / "_build"
 
 PREFACE = """\
 *Assignment **{assignment}** from [{book}]({site}).* Each exercise below has an answer cell \
@@ -37,7 +41,7 @@ def _book():
 
     site = Site.from_config(ROOT / "_config.yml")
     try:
-        targets = Targets.from_doctrees(ROOT / "_build" / ".doctrees", site.url)
+        targets = Targets.from_doctrees(BUILD / ".doctrees", site.url)
     except FileNotFoundError:
         targets = Targets({}, {}, site.url)
     return site, targets, Bibliography(ROOT / "references.bib")
@@ -57,12 +61,35 @@ def _assignment_targets(book_targets, notebook: SourceNotebook, docname: str):
     return Targets(labels, pages, book_targets.site_url)
 
 
+def _book_page(path: Path) -> str | None:
+    """The book page (``chapters/NAME``) a source is, or None for a private notebook."""
+    try:
+        relative = path.resolve().relative_to(ROOT)
+    except ValueError:
+        return None
+    docname = relative.with_suffix("").as_posix()
+    return docname if docname in toc_files() else None
+
+
 def student_edition(assignment: Assignment, notebook: SourceNotebook) -> nbformat.NotebookNode:
+    """The student notebook of one source: for a page of the book (a chapter assigned as it is),
+    with the numbers and labels of the last ``make book``; for a private notebook, its own."""
+    from editions.reader import load_glue
+
     site, targets, bibliography = _book()
-    docname = f"coursework/{notebook.name}"
+    page = _book_page(notebook.path)
+    glued = {}
+    if page is not None:
+        glue_file = BUILD / "jupyter_execute" / f"{page}.glue.json"
+        if page not in targets.pages or ("{glue" in notebook.path.read_text() and not glue_file.is_file()):
+            raise AssignmentError(f"{notebook.path} is a page of the book: its student notebook quotes the "
+                                  "numbers the book build computed, so build the book first (make book)")
+        glued, docname = load_glue(glue_file), page
+    else:
+        docname = f"coursework/{notebook.name}"
+        targets = _assignment_targets(targets, notebook, docname)
     student = student_notebook(
-        notebook.path, docname=docname, site=site, bibliography=bibliography,
-        targets=_assignment_targets(targets, notebook, docname),
+        notebook.path, docname=docname, site=site, bibliography=bibliography, targets=targets, glued=glued,
         preface=PREFACE.format(assignment=assignment.name, name=notebook.name, book=site.title, site=site.url),
     )
     student.metadata["coursework"] = {"assignment": assignment.name, "notebook": notebook.name,

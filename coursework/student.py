@@ -9,7 +9,7 @@ plain Markdown, glued numbers filled in, check cells dropped), made with solutio
 * public tests stay, as self-checks, marked ``metadata.coursework.test``; hidden tests go;
 * solution prose (``{solution}``, ``{solution-start}`` ... ``{solution-end}``) goes.
 
-This module is the one seam between the coursework and the editions: it asks
+This module is the one place where the coursework meets the editions: it asks
 ``reader_notebook`` for ``solutions="remove"`` with a stub, and removes hidden tests before.
 """
 
@@ -23,17 +23,9 @@ import jupytext
 from nbformat import NotebookNode
 
 from coursework import markup
+from editions import reader
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _reader():
-    try:
-        from editions import reader
-    except ImportError as e:  # pragma: no cover - only without issue 10's package
-        raise RuntimeError("student notebooks are made by the reader notebooks' conversion, the `editions` "
-                           "package (issue 10), which is not importable here") from e
-    return reader
 
 
 def student_notebook(source: Path, *, docname: str, site, targets, bibliography,
@@ -48,7 +40,6 @@ def student_notebook(source: Path, *, docname: str, site, targets, bibliography,
       glued: the values its ``{glue}`` roles show (none for an assignment outside the book).
       preface: Markdown for the first cell instead of the reader's "this notebook is chapter N".
     """
-    reader = _reader()
     nb = jupytext.read(source)
     exercises = markup.read_exercises(nb, str(source))
     by_source = {e.solution: e.grade_id for e in exercises.values()}

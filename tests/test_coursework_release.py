@@ -21,8 +21,6 @@ from coursework import grader_fingerprint
 from coursework.__main__ import main
 from coursework.markup import is_test
 
-pytest.importorskip("editions", reason="student notebooks are made by issue 10's editions package")
-
 ROOT = assignments.Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "coursework" / "sample.yml"
 #: MyST that a plain notebook viewer would show as raw text.
