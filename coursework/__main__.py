@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             print("validate passed: reference at the maximum, stubs at 0, fixtures as expected, "
                   "two gradings identical")
-    except (AssignmentError, LeakError, FileNotFoundError, ValueError) as e:
+    except (AssignmentError, LeakError, FileNotFoundError, ValueError, RuntimeError) as e:
         print(f"coursework {args.command}: {e}", file=sys.stderr)
         return 2
     return 0

@@ -22,6 +22,7 @@ from nbformat import NotebookNode
 from coursework.markup import Exercise, is_answer, is_test, read_exercises, solution_lines, solution_prose, tags
 
 _SEPARATORS = re.compile(r"[\W_]+")
+_ROLE = re.compile(r"\{[\w:.-]+\}`[^`]*`")
 _TAG = re.compile(r"<[^>]*>")
 #: Tags that sit inside a line of text (``<span>`` around a token, ``<em>`` around a word): removed
 #: without a space, so that highlighted code and emphasised prose read as they were written.
@@ -52,7 +53,11 @@ class Secret:
 
     @property
     def key(self) -> str:
-        return words(self.line)
+        """The line as words; for a line with MyST roles (``{glue:text}`...```, ``{ref}``,
+        ``{cite:p}``), which a page renders differently, its longest stretch without one."""
+        if not _ROLE.search(self.line):
+            return words(self.line)
+        return max((words(part) for part in _ROLE.split(self.line)), key=lambda k: len(k.split()))
 
 
 def secrets_of(nb: NotebookNode, origin: str, grade_ids: Iterable[str] | None = None) -> list[Secret]:

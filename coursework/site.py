@@ -33,6 +33,7 @@ import yaml
 
 from coursework.leaks import LeakError, Secrets, describe, notebook_secrets, scan
 from coursework.student import ROOT, student_notebook
+from editions.toc import toc_files
 
 COURSEWORK_PART = "Coursework"
 COLAB_BRANCH = "student-notebooks"
@@ -92,11 +93,14 @@ def setup(app):
 
 # -- building it ------------------------------------------------------------------------------------
 
-def overlay(config: dict, toc: dict, out: Path) -> tuple[dict, dict]:
-    """The student site's ``_config.yml`` and ``_toc.yml``, from the book's."""
+def overlay(config: dict, toc: dict, out: Path, root: Path = ROOT) -> tuple[dict, dict]:
+    """The student site's ``_config.yml`` and ``_toc.yml``, from the book's. They live in
+    ``out``, so the local extensions' folders (relative to the configuration) become absolute."""
     config, toc = copy.deepcopy(config), copy.deepcopy(toc)
     config["title"] = f"{config['title']} (student edition)"
     sphinx = config.setdefault("sphinx", {})
+    for name, folder in (sphinx.get("local_extensions") or {}).items():
+        sphinx["local_extensions"][name] = str((root / folder).resolve())
     sphinx.setdefault("extra_extensions", []).append("coursework.site")
     settings = sphinx.setdefault("config", {})
     settings["colab_notebooks_branch"] = COLAB_BRANCH
@@ -116,21 +120,6 @@ def site_secrets(chapters: list[Path], other_pages: list[Path]) -> Secrets:
                             (p.read_text() for p in other_pages))
 
 
-def _toc_pages(toc: dict) -> list[str]:
-    pages = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                pages.append(entry["file"])
-            walk(entry.get("chapters"))
-            walk(entry.get("sections"))
-
-    walk(toc.get("parts"))
-    walk(toc.get("chapters"))
-    return pages
-
-
 def build_student_site(out: Path, *, root: Path = ROOT, force: bool = False) -> Path:
     """Build the student site into ``out/_build/html``; return that folder.
 
@@ -141,7 +130,7 @@ def build_student_site(out: Path, *, root: Path = ROOT, force: bool = False) -> 
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     config, toc = overlay(yaml.safe_load((root / "_config.yml").read_text()),
-                          yaml.safe_load((root / "_toc.yml").read_text()), out)
+                          yaml.safe_load((root / "_toc.yml").read_text()), out, root)
     if force:
         config["execute"]["execute_notebooks"] = "force"
     (out / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -154,7 +143,7 @@ def build_student_site(out: Path, *, root: Path = ROOT, force: bool = False) -> 
     if result.returncode != 0:
         raise RuntimeError(f"the student site's build failed:\n{(result.stdout + result.stderr)[-4000:]}")
     html = out / "_build" / "html"
-    pages = [root / f"{page}.md" for page in _toc_pages(toc)]
+    pages = [root / f"{page}.md" for page in toc_files(out / "_toc.yml")]
     chapters = [p for p in pages if p.parent.name == "chapters"]
     secrets = site_secrets(chapters, [p for p in pages if p not in chapters and p.is_file()])
     leaks = scan(html.rglob("*"), secrets)
