@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import ast
 import re
+from pathlib import Path
 
 import jupytext
 import pytest
 
 from book import chapter_paths
 from coursework.markup import read_exercises
-from coursework.static import analyse, module_aliases
+from coursework.static import analyse, bound_names, module_aliases
 from editions.reader import CHECK_TAG
 
 CHAPTERS = chapter_paths()
 IDS = [p.stem for p in CHAPTERS]
+CLAIMS = Path(__file__).parent / "claims"
 
 #: The longest code line a student may meet (Black's and Ruff's default width).
 MAX_LINE = 88
@@ -197,6 +199,18 @@ def test_exercises_forbid_what_does_them_in_one_call(path):
         assert analysis.syntax_error is None and analysis.forbidden == (), (
             f"{exercise.grade_id}: the reference solution breaks its own rules: {analysis.forbidden}")
         assert analysis.flags == (), f"{exercise.grade_id}: the grader would flag the reference: {analysis.flags}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
+def test_test_cells_leave_the_chapters_names_alone(path):
+    """Readers run a test cell in the chapter's namespace (a self-check), and tests/claims reads
+    that namespace: a test must not rebind a name the chapter's claims read."""
+    claims = CLAIMS / f"test_{path.stem.replace('-', '_')}.py"
+    read = set(re.findall(r"\bch\.(\w+)", claims.read_text())) if claims.is_file() else set()
+    for cell in _code(path):
+        if "test" in _tags(cell):
+            clash = set(bound_names(cell.source)) & read
+            assert not clash, f"{path.name}: {cell.metadata.get('grade_id')} rebinds {sorted(clash)}"
 
 
 def test_grade_ids_are_unique_across_the_book():
