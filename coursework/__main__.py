@@ -20,13 +20,19 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("submissions", type=Path)
     grade.add_argument("--out", type=Path, required=True)
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
-    grade.add_argument("--only", default="", help="comma-separated students to regrade; others are kept")
+    grade.add_argument(
+        "--only", default="", help="comma-separated students to regrade; others are kept"
+    )
 
-    validate = commands.add_parser("validate", help="check the grader on the reference, stubs and fixtures")
+    validate = commands.add_parser(
+        "validate", help="check the grader on the reference, stubs and fixtures"
+    )
     validate.add_argument("assignment", type=Path)
     validate.add_argument("--jobs", type=int, default=2)
 
-    site = commands.add_parser("student-site", help="build the book without solutions, then leak-check it")
+    site = commands.add_parser(
+        "student-site", help="build the book without solutions, then leak-check it"
+    )
     site.add_argument("--out", type=Path, required=True)
 
     args = parser.parse_args(argv)
@@ -59,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{len(results)} students in {args.out / 'grades.csv'}")
             errors = [r["student"] for r in results if r["status"] == "grader-error"]
             if errors:
-                print(f"the grader could not run: {', '.join(errors)} (see their results)", file=sys.stderr)
+                print(
+                    f"the grader could not run: {', '.join(errors)} (see their results)",
+                    file=sys.stderr,
+                )
                 return 1
         elif args.command == "validate":
             from coursework.validate import validate as run_validate
@@ -68,8 +77,10 @@ def main(argv: list[str] | None = None) -> int:
             if problems:
                 print("validate FAILED:\n" + "\n".join(problems), file=sys.stderr)
                 return 1
-            print("validate passed: reference at the maximum, stubs at 0, fixtures as expected, "
-                  "two gradings identical")
+            print(
+                "validate passed: reference at the maximum, stubs at 0, fixtures as expected, "
+                "two gradings identical"
+            )
     except (AssignmentError, LeakError, FileNotFoundError, ValueError, RuntimeError) as e:
         print(f"coursework {args.command}: {e}", file=sys.stderr)
         return 2

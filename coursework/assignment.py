@@ -39,12 +39,12 @@ class AssignmentError(ValueError):
 class Limits:
     """What one submission may use. Every limit applies to each notebook of a submission."""
 
-    cell_timeout: float = 10.0      # s per cell; then the kernel is interrupted
-    interrupt_grace: float = 3.0    # s to answer an interrupt; then the kernel is killed
+    cell_timeout: float = 10.0  # s per cell; then the kernel is interrupted
+    interrupt_grace: float = 3.0  # s to answer an interrupt; then the kernel is killed
     notebook_timeout: float = 120.0  # s of wall clock per notebook; then everything is killed
-    memory_mb: int = 4096           # address space per process (RLIMIT_AS)
-    cpu_seconds: int = 120          # CPU time per process (RLIMIT_CPU)
-    file_size_mb: int = 16          # largest file a process may write (RLIMIT_FSIZE)
+    memory_mb: int = 4096  # address space per process (RLIMIT_AS)
+    cpu_seconds: int = 120  # CPU time per process (RLIMIT_CPU)
+    file_size_mb: int = 16  # largest file a process may write (RLIMIT_FSIZE)
 
     @classmethod
     def from_mapping(cls, values: dict | None) -> Limits:
@@ -52,7 +52,9 @@ class Limits:
         known = {f.name: f.type for f in fields(cls)}
         unknown = sorted(set(values) - set(known))
         if unknown:
-            raise AssignmentError(f"limits: unknown setting(s) {unknown}; expected some of {sorted(known)}")
+            raise AssignmentError(
+                f"limits: unknown setting(s) {unknown}; expected some of {sorted(known)}"
+            )
         for key, value in values.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise AssignmentError(f"limits: {key} must be a positive number, got {value!r}")
@@ -63,8 +65,8 @@ class Limits:
 class SourceNotebook:
     """One notebook of an assignment: the instructor's source and what it grades."""
 
-    name: str          # the student's file is NAME.ipynb
-    path: Path         # the MyST source
+    name: str  # the student's file is NAME.ipynb
+    path: Path  # the MyST source
     grade: tuple[str, ...]  # the grade ids graded, in notebook order
 
     @cached_property
@@ -115,8 +117,12 @@ class Assignment:
     @cached_property
     def sha256(self) -> str:
         """A hash of everything grading depends on: the settings and every source's bytes."""
-        settings = {"name": self.name, "forbid": self.forbid, "limits": asdict(self.limits),
-                    "notebooks": [[nb.name, nb.sha256, nb.grade] for nb in self.notebooks]}
+        settings = {
+            "name": self.name,
+            "forbid": self.forbid,
+            "limits": asdict(self.limits),
+            "notebooks": [[nb.name, nb.sha256, nb.grade] for nb in self.notebooks],
+        }
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
 
@@ -134,7 +140,9 @@ def load(path: Path | str) -> Assignment:
     except yaml.YAMLError as e:
         raise AssignmentError(f"{path}: not valid YAML: {e}") from None
     if not isinstance(data, dict):
-        raise AssignmentError(f"{path}: expected a mapping with name and notebooks, got {type(data).__name__}")
+        raise AssignmentError(
+            f"{path}: expected a mapping with name and notebooks, got {type(data).__name__}"
+        )
     name = data.get("name")
     if not isinstance(name, str) or not name:
         raise AssignmentError(f"{path}: 'name' must be a non-empty string, got {name!r}")
@@ -161,10 +169,14 @@ def load(path: Path | str) -> Assignment:
             raise AssignmentError(f"{source}: exercise markup:\n{e}") from None
         grade = entry.get("grade", available)
         if not isinstance(grade, list) or not grade:
-            raise AssignmentError(f"{path}: 'grade' of {nb_name!r} must list grade ids, got {grade!r}")
+            raise AssignmentError(
+                f"{path}: 'grade' of {nb_name!r} must list grade ids, got {grade!r}"
+            )
         unknown = [g for g in grade if g not in available]
         if unknown:
-            raise AssignmentError(f"{path}: {nb_name!r} has no exercise {unknown}; it has {available}")
+            raise AssignmentError(
+                f"{path}: {nb_name!r} has no exercise {unknown}; it has {available}"
+            )
         twice = seen_ids & set(grade)
         if twice:
             raise AssignmentError(f"{path}: grade ids graded twice: {sorted(twice)}")
@@ -176,7 +188,10 @@ def load(path: Path | str) -> Assignment:
         raise AssignmentError(f"{path}: 'forbid' must be a list of module names, got {forbid!r}")
     fixtures = data.get("fixtures")
     return Assignment(
-        path=path, name=name, notebooks=tuple(notebooks), forbid=tuple(sorted(set(forbid))),
+        path=path,
+        name=name,
+        notebooks=tuple(notebooks),
+        forbid=tuple(sorted(set(forbid))),
         limits=Limits.from_mapping(data.get("limits")),
         fixtures=(path.parent / fixtures).resolve() if fixtures else None,
     )

@@ -16,11 +16,11 @@ REDACTED = "(not shown: the message quotes the hidden test or the solution)"
 STATUS_TEXT = {
     "ok": "",
     "flagged": "Some lines of your answers are marked below for your instructor to read; they do not "
-               "change your score by themselves.",
+    "change your score by themselves.",
     "unreadable": "A notebook could not be read, so its exercises score 0.",
     "missing": "A notebook was not handed in, so its exercises score 0.",
     "grader-error": "The grader could not run your notebook. This is not your fault: your instructor "
-                    "has been told.",
+    "has been told.",
 }
 
 
@@ -54,9 +54,16 @@ def _test_source(assignment: Assignment, label: str) -> str | None:
 def feedback_markdown(assignment: Assignment, result: dict, secrets: Secrets) -> str:
     from coursework.grade import OUTCOMES
 
-    limits = {"cell_timeout": assignment.limits.cell_timeout, "notebook_timeout": assignment.limits.notebook_timeout}
-    lines = [f"# {assignment.name}: feedback for {result['student']}", "",
-             f"**Score: {result['total']} / {result['max']}**", ""]
+    limits = {
+        "cell_timeout": assignment.limits.cell_timeout,
+        "notebook_timeout": assignment.limits.notebook_timeout,
+    }
+    lines = [
+        f"# {assignment.name}: feedback for {result['student']}",
+        "",
+        f"**Score: {result['total']} / {result['max']}**",
+        "",
+    ]
     if STATUS_TEXT.get(result["status"]):
         lines += [STATUS_TEXT[result["status"]], ""]
     for name, notebook in sorted(result["notebooks"].items()):
@@ -68,12 +75,20 @@ def feedback_markdown(assignment: Assignment, result: dict, secrets: Secrets) ->
         lines += [f"## {exercise['grade_id']}: {exercise['points']} / {exercise['max']}", ""]
         answer = exercise["answer"]
         if answer.get("found_by") == "function":
-            lines += ["Your answer cell had lost its marking, so the grader took the last cell that "
-                      "defines the exercise's function.", ""]
+            lines += [
+                "Your answer cell had lost its marking, so the grader took the last cell that "
+                "defines the exercise's function.",
+                "",
+            ]
         if answer.get("outcome") in ("syntax-error", "forbidden-module") or answer.get("message"):
-            what = {"syntax-error": "Your answer does not parse", "forbidden-module": "Your answer is not allowed",
-                    }.get(answer["outcome"], "Your answer cell raised an exception when it ran")
-            lines += [f"{what}{_at(answer.get('at'))}: {_quote(answer.get('message'), secrets)}", ""]
+            what = {
+                "syntax-error": "Your answer does not parse",
+                "forbidden-module": "Your answer is not allowed",
+            }.get(answer["outcome"], "Your answer cell raised an exception when it ran")
+            lines += [
+                f"{what}{_at(answer.get('at'))}: {_quote(answer.get('message'), secrets)}",
+                "",
+            ]
         elif answer.get("outcome") in ("timeout", "no-reply", "kernel-died", "wall-clock"):
             lines += [f"Your answer cell: {OUTCOMES[answer['outcome']].format(**limits)}.", ""]
         for flag in exercise["flags"]:
@@ -84,7 +99,9 @@ def feedback_markdown(assignment: Assignment, result: dict, secrets: Secrets) ->
             kind = "Public test" if test["visibility"] == "public" else "Hidden test"
             mark = OUTCOMES[test["outcome"]].format(**limits)
             unit = "point" if test["max"] == 1 else "points"
-            lines.append(f"- {kind} {test['label']} ({test['points']} / {test['max']} {unit}): {mark}.")
+            lines.append(
+                f"- {kind} {test['label']} ({test['points']} / {test['max']} {unit}): {mark}."
+            )
             message = _quote(test.get("message"), secrets)
             if message:
                 lines.append(f"  - Message: {message}{_at(test.get('at'))}")
@@ -95,7 +112,11 @@ def feedback_markdown(assignment: Assignment, result: dict, secrets: Secrets) ->
                 if test.get("test_line"):
                     lines.append(f"  - It failed at line {test['test_line']} of the test.")
                 if source:
-                    lines += ["", "  ```python", *[f"  {line}".rstrip() for line in source.splitlines()],
-                              "  ```"]
+                    lines += [
+                        "",
+                        "  ```python",
+                        *[f"  {line}".rstrip() for line in source.splitlines()],
+                        "  ```",
+                    ]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

@@ -40,7 +40,7 @@ OUTCOMES = {
     "error": "raised an exception",
     "timeout": "ran out of time ({cell_timeout:g} s per cell) and was interrupted",
     "no-reply": "ran out of time ({cell_timeout:g} s per cell) and did not stop when interrupted, "
-                "so the kernel was stopped",
+    "so the kernel was stopped",
     "kernel-died": "the Python kernel died while it ran (for example out of memory, or os._exit)",
     "wall-clock": "the notebook ran out of its total time ({notebook_timeout:g} s), so it was stopped",
     "unreached": "not run: the kernel had stopped earlier",
@@ -75,7 +75,11 @@ class Submission:
 def submissions_in(folder: Path) -> list[Submission]:
     if not folder.is_dir():
         raise FileNotFoundError(f"submissions folder {folder} does not exist")
-    return [Submission(p.name, p) for p in sorted(folder.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+    return [
+        Submission(p.name, p)
+        for p in sorted(folder.iterdir())
+        if p.is_dir() and not p.name.startswith(".")
+    ]
 
 
 def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]:
@@ -102,8 +106,12 @@ def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]
     if isinstance(content.get("cells"), list):
         raw = content["cells"]
     elif isinstance(content.get("worksheets"), list):  # nbformat 3
-        raw = [c for ws in content["worksheets"] if isinstance(ws, dict) and isinstance(ws.get("cells"), list)
-               for c in ws["cells"]]
+        raw = [
+            c
+            for ws in content["worksheets"]
+            if isinstance(ws, dict) and isinstance(ws.get("cells"), list)
+            for c in ws["cells"]
+        ]
     else:
         return None, "the file is not a Jupyter notebook (it has no cells)"
     cells = []
@@ -116,8 +124,11 @@ def read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]
         if not isinstance(source, str):
             continue
         metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
-        cells.append(nbformat.from_dict({"cell_type": cell.get("cell_type"), "source": source,
-                                         "metadata": metadata}))
+        cells.append(
+            nbformat.from_dict(
+                {"cell_type": cell.get("cell_type"), "source": source, "metadata": metadata}
+            )
+        )
     return nbformat.from_dict({"cells": cells}), None
 
 
@@ -132,7 +143,11 @@ def _where(report: dict, analyses: dict) -> dict | None:
         return None
     gid, number = report["answer"]
     analysis = analyses.get(gid)
-    return {"grade_id": gid, "line": number, "code": _line(analysis.code, number) if analysis else None}
+    return {
+        "grade_id": gid,
+        "line": number,
+        "code": _line(analysis.code, number) if analysis else None,
+    }
 
 
 def _test_outcome(result: dict, analyses: dict) -> dict:
@@ -150,8 +165,11 @@ def _test_outcome(result: dict, analyses: dict) -> dict:
             outcome = "error"
         out = {"outcome": outcome}
         if report:
-            out["message"] = report.get("message", "") if kind in ("AssertionError", "Tampering") \
+            out["message"] = (
+                report.get("message", "")
+                if kind in ("AssertionError", "Tampering")
                 else f"{kind}: {report.get('message', '')}"
+            )
             out["at"] = _where(report, analyses)
             out["test_line"] = report.get("test_line")
         elif result.get("error"):
@@ -171,14 +189,20 @@ def _static_outcome(answer, analysis) -> tuple[str, str | None]:
     return "forbidden-module", "; ".join(f"line {f.line}: {f.message}" for f in analysis.forbidden)
 
 
-def grade_notebook(notebook: SourceNotebook, submission: Submission, assignment: Assignment) -> dict:
+def grade_notebook(
+    notebook: SourceNotebook, submission: Submission, assignment: Assignment
+) -> dict:
     """Grade one submitted notebook: ``{"status", "problem", "exercises", "notebook_errors"}``."""
     nb, problem = read_notebook(submission.path(notebook))
     if nb is None:
         status = "missing" if problem == "missing" else "unreadable"
         exercises = [_empty(e, status) for e in notebook.exercises]
-        return {"status": status, "problem": None if status == "missing" else problem, "exercises": exercises,
-                "notebook_errors": []}
+        return {
+            "status": status,
+            "problem": None if status == "missing" else problem,
+            "exercises": exercises,
+            "notebook_errors": [],
+        }
     plan = build(notebook, nb, assignment)
     results = sandbox.run(plan, assignment.limits)
     by_test, answer_runs, notebook_errors = {}, {}, []
@@ -189,53 +213,105 @@ def grade_notebook(notebook: SourceNotebook, submission: Submission, assignment:
             answer_runs[step.exercise.grade_id] = result
         elif step.kind == "setup" and result["status"] not in ("ok", "unreached"):
             report = result.get("report") or {}
-            message = f"{report['type']}: {report['message']}" if report else result.get("error", result["status"])
-            notebook_errors.append({"cell": step.cell + 1, "status": result["status"], "message": message})
+            message = (
+                f"{report['type']}: {report['message']}"
+                if report
+                else result.get("error", result["status"])
+            )
+            notebook_errors.append(
+                {"cell": step.cell + 1, "status": result["status"], "message": message}
+            )
     exercises = []
     for exercise in notebook.exercises:
         gid = exercise.grade_id
         answer, analysis = plan.answers.get(gid), plan.analyses.get(gid)
-        entry = {"grade_id": gid, "notebook": notebook.name, "max": exercise.points,
-                 "answer": {"found_by": answer.found_by if answer else None},
-                 "flags": [f.as_dict() for f in analysis.flags] if analysis else []}
-        if answer is not None and analysis is not None and not analysis.syntax_error and not analysis.forbidden:
+        entry = {
+            "grade_id": gid,
+            "notebook": notebook.name,
+            "max": exercise.points,
+            "answer": {"found_by": answer.found_by if answer else None},
+            "flags": [f.as_dict() for f in analysis.flags] if analysis else [],
+        }
+        if (
+            answer is not None
+            and analysis is not None
+            and not analysis.syntax_error
+            and not analysis.forbidden
+        ):
             run = answer_runs.get(gid, {"status": "unreached"})
-            entry["answer"]["outcome"] = {"ok": "ran", "dead": "kernel-died"}.get(run["status"], run["status"])
+            entry["answer"]["outcome"] = {"ok": "ran", "dead": "kernel-died"}.get(
+                run["status"], run["status"]
+            )
             if run.get("report"):
                 entry["answer"]["message"] = f"{run['report']['type']}: {run['report']['message']}"
                 entry["answer"]["at"] = _where(run["report"], plan.analyses)
-            tests = [{**_test_outcome(by_test.get((gid, t.index), {"status": "unreached", "marker": False}),
-                                      plan.analyses), "label": t.label, "visibility": t.visibility, "max": t.points}
-                     for t in exercise.tests]
+            tests = [
+                {
+                    **_test_outcome(
+                        by_test.get((gid, t.index), {"status": "unreached", "marker": False}),
+                        plan.analyses,
+                    ),
+                    "label": t.label,
+                    "visibility": t.visibility,
+                    "max": t.points,
+                }
+                for t in exercise.tests
+            ]
         else:
             outcome, message = _static_outcome(answer, analysis)
             entry["answer"]["outcome"] = outcome
             if message:
                 entry["answer"]["message"] = message
             if analysis and analysis.syntax_error:
-                entry["answer"]["at"] = {"grade_id": gid, "line": analysis.syntax_error.line,
-                                         "code": _line(answer.source, analysis.syntax_error.line)}
-            tests = [{"label": t.label, "visibility": t.visibility, "max": t.points, "outcome": outcome}
-                     for t in exercise.tests]
+                entry["answer"]["at"] = {
+                    "grade_id": gid,
+                    "line": analysis.syntax_error.line,
+                    "code": _line(answer.source, analysis.syntax_error.line),
+                }
+            tests = [
+                {"label": t.label, "visibility": t.visibility, "max": t.points, "outcome": outcome}
+                for t in exercise.tests
+            ]
         for test in tests:
             test["points"] = test["max"] if test["outcome"] == "passed" else 0
         entry["tests"] = tests
         entry["points"] = sum(t["points"] for t in tests)
         exercises.append(entry)
     flagged = any(e["flags"] for e in exercises)
-    return {"status": "flagged" if flagged else "ok", "problem": None, "exercises": exercises,
-            "notebook_errors": notebook_errors}
+    return {
+        "status": "flagged" if flagged else "ok",
+        "problem": None,
+        "exercises": exercises,
+        "notebook_errors": notebook_errors,
+    }
 
 
 def _empty(exercise, outcome: str) -> dict:
-    tests = [{"label": t.label, "visibility": t.visibility, "max": t.points, "points": 0, "outcome": outcome}
-             for t in exercise.tests]
-    return {"grade_id": exercise.grade_id, "notebook": "", "max": exercise.points, "points": 0,
-            "answer": {"found_by": None, "outcome": outcome}, "flags": [], "tests": tests}
+    tests = [
+        {
+            "label": t.label,
+            "visibility": t.visibility,
+            "max": t.points,
+            "points": 0,
+            "outcome": outcome,
+        }
+        for t in exercise.tests
+    ]
+    return {
+        "grade_id": exercise.grade_id,
+        "notebook": "",
+        "max": exercise.points,
+        "points": 0,
+        "answer": {"found_by": None, "outcome": outcome},
+        "flags": [],
+        "tests": tests,
+    }
 
 
 def cache_key(assignment: Assignment, submission: Submission) -> str:
-    parts = [grader_fingerprint(), assignment.sha256] + [f"{nb.name}:{submission.sha256(nb)}" for nb in assignment.notebooks]
+    parts = [grader_fingerprint(), assignment.sha256] + [
+        f"{nb.name}:{submission.sha256(nb)}" for nb in assignment.notebooks
+    ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -246,19 +322,31 @@ def grade_submission(assignment: Assignment, submission: Submission) -> dict:
         try:
             graded = grade_notebook(notebook, submission, assignment)
         except sandbox.SandboxError as e:
-            graded = {"status": "grader-error", "problem": str(e), "notebook_errors": [],
-                      "exercises": [_empty(ex, "unreached") for ex in notebook.exercises]}
+            graded = {
+                "status": "grader-error",
+                "problem": str(e),
+                "notebook_errors": [],
+                "exercises": [_empty(ex, "unreached") for ex in notebook.exercises],
+            }
         for entry in graded["exercises"]:
             entry["notebook"] = notebook.name
         exercises += graded["exercises"]
-        notebooks[notebook.name] = {"status": graded["status"], "problem": graded["problem"],
-                                    "sha256": submission.sha256(notebook),
-                                    "notebook_errors": graded["notebook_errors"]}
+        notebooks[notebook.name] = {
+            "status": graded["status"],
+            "problem": graded["problem"],
+            "sha256": submission.sha256(notebook),
+            "notebook_errors": graded["notebook_errors"],
+        }
     status = min((nb["status"] for nb in notebooks.values()), key=STATUSES.index)
     return {
-        "assignment": assignment.name, "student": submission.student, "status": status,
-        "total": sum(e["points"] for e in exercises), "max": assignment.max_points,
-        "cache_key": cache_key(assignment, submission), "notebooks": notebooks, "exercises": exercises,
+        "assignment": assignment.name,
+        "student": submission.student,
+        "status": status,
+        "total": sum(e["points"] for e in exercises),
+        "max": assignment.max_points,
+        "cache_key": cache_key(assignment, submission),
+        "notebooks": notebooks,
+        "exercises": exercises,
     }
 
 
@@ -273,13 +361,27 @@ def grades_csv(assignment: Assignment, results: list[dict]) -> str:
     writer.writerow(["student", "total", "max", "status", *ids])
     for result in sorted(results, key=lambda r: r["student"]):
         points = {e["grade_id"]: e["points"] for e in result["exercises"]}
-        writer.writerow([result["student"], result["total"], result["max"], result["status"],
-                         *[points.get(g, 0) for g in ids]])
+        writer.writerow(
+            [
+                result["student"],
+                result["total"],
+                result["max"],
+                result["status"],
+                *[points.get(g, 0) for g in ids],
+            ]
+        )
     return out.getvalue()
 
 
-def grade(assignment: Assignment, submissions: Path, out: Path, *, jobs: int = 1,
-          only: list[str] | None = None, log=print) -> list[dict]:
+def grade(
+    assignment: Assignment,
+    submissions: Path,
+    out: Path,
+    *,
+    jobs: int = 1,
+    only: list[str] | None = None,
+    log=print,
+) -> list[dict]:
     """Grade every submission (or those in ``only``); write results, feedback and grades.csv."""
     students = submissions_in(Path(submissions))
     if only:
@@ -296,8 +398,12 @@ def grade(assignment: Assignment, submissions: Path, out: Path, *, jobs: int = 1
         if only and submission.student not in only:
             if previous is not None:
                 results[submission.student] = previous
-        elif (not only and previous is not None and previous.get("cache_key") == cache_key(assignment, submission)
-              and previous.get("status") != "grader-error"):
+        elif (
+            not only
+            and previous is not None
+            and previous.get("cache_key") == cache_key(assignment, submission)
+            and previous.get("status") != "grader-error"
+        ):
             results[submission.student] = previous
         else:
             todo.append(submission)
@@ -312,6 +418,8 @@ def grade(assignment: Assignment, submissions: Path, out: Path, *, jobs: int = 1
             results[result["student"]] = result
     for student, result in sorted(results.items()):
         (out / "results" / f"{student}.json").write_text(dump(result))
-        (out / "feedback" / f"{student}.md").write_text(feedback_markdown(assignment, result, secrets))
+        (out / "feedback" / f"{student}.md").write_text(
+            feedback_markdown(assignment, result, secrets)
+        )
     (out / "grades.csv").write_text(grades_csv(assignment, list(results.values())))
     return [results[s] for s in sorted(results)]

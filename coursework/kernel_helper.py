@@ -14,7 +14,7 @@ chosen afresh for the run, before any student code, and then sends each cell as 
 * :func:`test`: a test, after restoring every snapshotted attribute, in a copy of the namespace
   with the trusted values; if a library changed *during* the test, the test fails.
 
-A failure ends the cell with :class:`CourseworkReport`, whose message is a JSON report: the
+A failure ends the cell with :class:`CourseworkError`, whose message is a JSON report: the
 exception's type and message, the student's line it came from, and the test's line. The
 kernel's reply is then ``error``; a test earns points only when the reply is ``ok`` and the
 marker that the worker prints after the call came out (fail-closed, see :mod:`coursework.worker`).
@@ -34,14 +34,19 @@ _FUNCTION_PARTS = ("__code__", "__defaults__", "__kwdefaults__")
 _state = {}
 
 
-class CourseworkReport(Exception):
+class CourseworkError(Exception):
     """Ends a cell with an error reply; ``str(self)`` is the JSON report."""
 
 
 def install(user_ns, families):
     """Start grading in this kernel: remember the namespace, the output streams, the builtins."""
-    _state.update(ns=user_ns, families=frozenset(families), snaps={}, trusted={},
-                  streams=(sys.stdout, sys.stderr))
+    _state.update(
+        ns=user_ns,
+        families=frozenset(families),
+        snaps={},
+        trusted={},
+        streams=(sys.stdout, sys.stderr),
+    )
 
 
 def _in_family(name):
@@ -50,8 +55,11 @@ def _in_family(name):
 
 def _snap(module):
     saved = dict(vars(module))
-    code = {k: tuple(getattr(v, p) for p in _FUNCTION_PARTS)
-            for k, v in saved.items() if isinstance(v, types.FunctionType)}
+    code = {
+        k: tuple(getattr(v, p) for p in _FUNCTION_PARTS)
+        for k, v in saved.items()
+        if isinstance(v, types.FunctionType)
+    }
     return module, saved, code
 
 
@@ -90,7 +98,9 @@ def changed():
         for key, value in saved.items():
             if key.startswith("__") and key.endswith("__"):
                 continue
-            if (callable(value) or isinstance(value, types.ModuleType)) and current.get(key, _MISSING) is not value:
+            if (callable(value) or isinstance(value, types.ModuleType)) and current.get(
+                key, _MISSING
+            ) is not value:
                 found.append(f"{name}.{key}")
         for key, parts in code.items():
             if any(getattr(saved[key], p) is not v for p, v in zip(_FUNCTION_PARTS, parts)):
@@ -126,13 +136,18 @@ def _report(error, **extra):
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
         if filename.startswith("<answer "):
-            answer = [filename[len("<answer "):-1], tb.tb_lineno]
+            answer = [filename[len("<answer ") : -1], tb.tb_lineno]
         elif filename.startswith("<test "):
             test = tb.tb_lineno
         tb = tb.tb_next
-    report = {"type": type(error).__name__, "message": message[:2000], "answer": answer,
-              "test_line": test, **extra}
-    return CourseworkReport(json.dumps(report, sort_keys=True))
+    report = {
+        "type": type(error).__name__,
+        "message": message[:2000],
+        "answer": answer,
+        "test_line": test,
+        **extra,
+    }
+    return CourseworkError(json.dumps(report, sort_keys=True))
 
 
 def setup(index, code, names):
@@ -148,16 +163,24 @@ def setup(index, code, names):
 def _forbidden(value, forbid):
     """Whether ``value`` is a forbidden module, or a function, class or object from one."""
     try:
-        name = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
+        name = (
+            value.__name__
+            if isinstance(value, types.ModuleType)
+            else getattr(value, "__module__", None)
+        )
     except BaseException:
         return False
     return isinstance(name, str) and name.split(".")[0] in forbid
 
 
 def _guarded_builtins(grade_id, forbid):
-    real_import = _state["snaps"]["builtins"][1]["__import__"] if "builtins" in _state["snaps"] else builtins.__import__
+    real_import = (
+        _state["snaps"]["builtins"][1]["__import__"]
+        if "builtins" in _state["snaps"]
+        else builtins.__import__
+    )
 
-    def __import__(name, globals=None, locals=None, fromlist=(), level=0):
+    def __import__(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: N807 (the builtin's name)
         if level == 0 and name.split(".")[0] in forbid:
             raise ImportError(f"{name.split('.')[0]} is not allowed in {grade_id}")
         return real_import(name, globals, locals, fromlist, level)
@@ -199,5 +222,14 @@ def test(label, code):
     restore()
     if tampered:
         shown = ", ".join(tampered[:5]) + (" ..." if len(tampered) > 5 else "")
-        raise CourseworkReport(json.dumps({"type": "Tampering", "answer": None, "test_line": None,
-                                           "message": f"changed while the test ran: {shown}"}, sort_keys=True))
+        raise CourseworkError(
+            json.dumps(
+                {
+                    "type": "Tampering",
+                    "answer": None,
+                    "test_line": None,
+                    "message": f"changed while the test ran: {shown}",
+                },
+                sort_keys=True,
+            )
+        )

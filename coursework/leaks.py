@@ -19,14 +19,24 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
-from coursework.markup import Exercise, is_answer, is_test, read_exercises, solution_lines, solution_prose, tags
+from coursework.markup import (
+    Exercise,
+    is_answer,
+    is_test,
+    read_exercises,
+    solution_lines,
+    solution_prose,
+    tags,
+)
 
 _SEPARATORS = re.compile(r"[\W_]+")
 _ROLE = re.compile(r"\{[\w:.-]+\}`[^`]*`")
 _TAG = re.compile(r"<[^>]*>")
 #: Tags that sit inside a line of text (``<span>`` around a token, ``<em>`` around a word): removed
 #: without a space, so that highlighted code and emphasised prose read as they were written.
-_INLINE_TAG = re.compile(r"</?(?:span|em|strong|code|a|b|i|sub|sup|wbr|kbd|var|samp|mark|abbr)\b[^>]*>", re.I)
+_INLINE_TAG = re.compile(
+    r"</?(?:span|em|strong|code|a|b|i|sub|sup|wbr|kbd|var|samp|mark|abbr)\b[^>]*>", re.I
+)
 MIN_WORDS, MIN_CHARS = 3, 12
 #: The built files a leak could hide in (images and fonts cannot hold a line of text).
 TEXT_SUFFIXES = {".html", ".js", ".json", ".ipynb", ".md", ".txt", ".py", ".css", ".svg", ".xml"}
@@ -47,9 +57,9 @@ def words(text: str) -> str:
 
 @dataclass(frozen=True)
 class Secret:
-    kind: str    # "solution", "hidden test" or "solution prose"
+    kind: str  # "solution", "hidden test" or "solution prose"
     origin: str  # where it comes from: "chapters/x.md, cell 12"
-    line: str    # the line as written
+    line: str  # the line as written
 
     @property
     def key(self) -> str:
@@ -60,7 +70,9 @@ class Secret:
         return max((words(part) for part in _ROLE.split(self.line)), key=lambda k: len(k.split()))
 
 
-def secrets_of(nb: NotebookNode, origin: str, grade_ids: Iterable[str] | None = None) -> list[Secret]:
+def secrets_of(
+    nb: NotebookNode, origin: str, grade_ids: Iterable[str] | None = None
+) -> list[Secret]:
     """Every solution line, hidden test line and line of solution prose in a source notebook.
     ``grade_ids`` limits the solutions and tests to those exercises (default: all of them)."""
     wanted = None if grade_ids is None else set(grade_ids)
@@ -103,7 +115,12 @@ class Secrets:
         keys = set()
         for secret in secrets:
             key = secret.key
-            if len(key.split()) < MIN_WORDS or len(key.strip()) < MIN_CHARS or key in seen_public or key in keys:
+            if (
+                len(key.split()) < MIN_WORDS
+                or len(key.strip()) < MIN_CHARS
+                or key in seen_public
+                or key in keys
+            ):
                 continue
             keys.add(key)
             self.secrets.append(secret)
@@ -116,7 +133,9 @@ class Secrets:
         return [s for s in self.secrets if s.key in haystack]
 
 
-def notebook_secrets(sources: Iterable[tuple[str, NotebookNode]], other_public: Iterable[str] = ()) -> Secrets:
+def notebook_secrets(
+    sources: Iterable[tuple[str, NotebookNode]], other_public: Iterable[str] = ()
+) -> Secrets:
     """The secrets of some source notebooks (``(origin, notebook)`` pairs). What students may
     see is each notebook's public text and ``other_public`` (the book's other pages)."""
     found, public = [], list(other_public)

@@ -46,11 +46,11 @@ class Test:
     """One test cell of an exercise."""
 
     grade_id: str
-    index: int          # 0, 1, ... among the exercise's tests, in notebook order
-    cell: int           # position of the cell in the notebook
+    index: int  # 0, 1, ... among the exercise's tests, in notebook order
+    cell: int  # position of the cell in the notebook
     source: str
     points: int
-    visibility: str     # "public" or "hidden"
+    visibility: str  # "public" or "hidden"
 
     @property
     def public(self) -> bool:
@@ -67,10 +67,10 @@ class Exercise:
     """An autograded exercise: its answer cell and its tests."""
 
     grade_id: str
-    cell: int                  # position of the answer cell in the notebook
-    solution: str              # the reference answer cell's source
+    cell: int  # position of the answer cell in the notebook
+    solution: str  # the reference answer cell's source
     functions: tuple[str, ...]  # the functions the answer defines (to find it in a submission)
-    forbid: tuple[str, ...]    # modules the answer may not use
+    forbid: tuple[str, ...]  # modules the answer may not use
     tests: tuple[Test, ...] = field(default=())
 
     @property
@@ -96,6 +96,7 @@ def is_test(cell: NotebookNode) -> bool:
 
 # -- solutions and stubs --------------------------------------------------------------------------
 
+
 def _solution_regions(source: str) -> list[tuple[int, int]]:
     """``(begin, end)`` line indices of every ``# BEGIN SOLUTION`` ... ``# END SOLUTION`` pair."""
     regions, begin = [], None
@@ -118,7 +119,7 @@ def _solution_regions(source: str) -> list[tuple[int, int]]:
 def solution_lines(source: str) -> list[str]:
     """The lines of an answer cell that only the reference solution has (between the markers)."""
     lines = source.splitlines()
-    return [line for begin, end in _solution_regions(source) for line in lines[begin + 1:end]]
+    return [line for begin, end in _solution_regions(source) for line in lines[begin + 1 : end]]
 
 
 def stub(source: str, grade_id: str) -> str:
@@ -133,7 +134,9 @@ def stub(source: str, grade_id: str) -> str:
     for begin, end in _solution_regions(source):
         indent = lines[begin][: len(lines[begin]) - len(lines[begin].lstrip())]
         out += lines[last:begin]
-        out.append(f'{indent}raise NotImplementedError("{grade_id}: replace this line with your answer")')
+        out.append(
+            f'{indent}raise NotImplementedError("{grade_id}: replace this line with your answer")'
+        )
         last = end + 1
     out += lines[last:]
     return "\n".join(out)
@@ -145,12 +148,16 @@ def defined_functions(source: str) -> tuple[str, ...]:
         tree = ast.parse(source)
     except SyntaxError:
         return ()
-    return tuple(n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+    return tuple(
+        n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+    )
 
 
 def asserts_without_message(source: str) -> list[int]:
     """Line numbers of ``assert`` statements that have no message."""
-    return [n.lineno for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Assert) and n.msg is None]
+    return [
+        n.lineno for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Assert) and n.msg is None
+    ]
 
 
 # -- solution prose ---------------------------------------------------------------------------------
@@ -169,9 +176,15 @@ def _directive_bodies(text: str, name: str) -> Iterable[list[str]]:
             continue
         fence, body = match["fence"], []
         i += 1
-        while i < len(lines) and lines[i].strip().startswith(":") and not lines[i].strip().startswith(fence):
+        while (
+            i < len(lines)
+            and lines[i].strip().startswith(":")
+            and not lines[i].strip().startswith(fence)
+        ):
             i += 1  # ":class: dropdown" and other options
-        while i < len(lines) and not (set(lines[i].strip()) == {fence[0]} and len(lines[i].strip()) >= len(fence)):
+        while i < len(lines) and not (
+            set(lines[i].strip()) == {fence[0]} and len(lines[i].strip()) >= len(fence)
+        ):
             body.append(lines[i])
             i += 1
         yield body
@@ -205,6 +218,7 @@ def solution_prose(nb: NotebookNode) -> list[str]:
 
 # -- reading the exercises -------------------------------------------------------------------------
 
+
 def _modules(value, where: str, problems: list[str]) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -231,7 +245,9 @@ def read_exercises(nb: NotebookNode, name: str = "notebook") -> dict[str, Exerci
         if is_answer(cell):
             gid = meta.get("grade_id")
             if not isinstance(gid, str) or not GRADE_ID.fullmatch(gid):
-                problems.append(f"{where}: a solution cell needs a grade_id (lowercase-words-with-hyphens), got {gid!r}")
+                problems.append(
+                    f"{where}: a solution cell needs a grade_id (lowercase-words-with-hyphens), got {gid!r}"
+                )
                 continue
             if gid in answers:
                 problems.append(f"{where}: a second solution cell with grade_id {gid!r}")
@@ -241,11 +257,15 @@ def read_exercises(nb: NotebookNode, name: str = "notebook") -> dict[str, Exerci
                 problems.append(f"{where}: {e}")
                 continue
             if not regions:
-                problems.append(f"{where}: the solution cell of {gid!r} has no {BEGIN} / {END} lines")
+                problems.append(
+                    f"{where}: the solution cell of {gid!r} has no {BEGIN} / {END} lines"
+                )
             else:
-                after = cell.source.splitlines()[regions[-1][1] + 1:]
+                after = cell.source.splitlines()[regions[-1][1] + 1 :]
                 if any(line.strip() and not line[0].isspace() for line in after):
-                    problems.append(f"{where}: code after {END} in {gid!r}: move the demo to its own cell")
+                    problems.append(
+                        f"{where}: code after {END} in {gid!r}: move the demo to its own cell"
+                    )
             answers[gid] = (i, cell)
         elif is_test(cell):
             gid, points = meta.get("grade_id"), meta.get("points")
@@ -256,14 +276,20 @@ def read_exercises(nb: NotebookNode, name: str = "notebook") -> dict[str, Exerci
                 problems.append(f"{where}: a test cell needs a grade_id")
                 continue
             if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
-                problems.append(f"{where}: test of {gid!r} needs a positive integer points, got {points!r}")
+                problems.append(
+                    f"{where}: test of {gid!r} needs a positive integer points, got {points!r}"
+                )
                 points = 0
             if visibility not in VISIBILITIES:
-                problems.append(f"{where}: visibility of {gid!r} must be public or hidden, got {visibility!r}")
+                problems.append(
+                    f"{where}: visibility of {gid!r} must be public or hidden, got {visibility!r}"
+                )
             try:
                 missing = asserts_without_message(cell.source)
             except SyntaxError as e:
-                problems.append(f"{where}: test of {gid!r} does not parse: {e.msg} (line {e.lineno})")
+                problems.append(
+                    f"{where}: test of {gid!r} does not parse: {e.msg} (line {e.lineno})"
+                )
                 missing = []
             if "assert" not in cell.source:
                 problems.append(f"{where}: test of {gid!r} asserts nothing")

@@ -44,9 +44,9 @@ class Answer:
 class Step:
     """One execution in the kernel."""
 
-    kind: str                  # prelude, setup, snapshot, answer or test
+    kind: str  # prelude, setup, snapshot, answer or test
     code: str
-    cell: int | None = None    # the source cell it comes from
+    cell: int | None = None  # the source cell it comes from
     exercise: Exercise | None = None
     test: Test | None = None
     marker: str | None = None  # tests only: printed after the test's code completed
@@ -69,8 +69,11 @@ def find_answers(submission: NotebookNode, exercises: list[Exercise]) -> dict[st
         if marked:
             found[exercise.grade_id] = Answer("\n\n".join(_text(c) for c in marked), "metadata")
             continue
-        defining = [c for c in code_cells
-                    if set(exercise.functions) & set(_defined(_text(c)))] if exercise.functions else []
+        defining = (
+            [c for c in code_cells if set(exercise.functions) & set(_defined(_text(c)))]
+            if exercise.functions
+            else []
+        )
         found[exercise.grade_id] = Answer(_text(defining[-1]), "function") if defining else None
     return found
 
@@ -99,17 +102,19 @@ def _call(helper: str, function: str, *args) -> str:
 
 
 def _prelude(helper: str) -> str:
-    return "\n".join([
-        "def _coursework_install():",
-        "    import builtins, sys, types",
-        f"    module = types.ModuleType({helper!r})",
-        "    module.__dict__['__builtins__'] = dict(vars(builtins))  # immune to patched builtins",
-        f"    exec(compile({HELPER_SOURCE.read_text()!r}, '<coursework>', 'exec'), module.__dict__)",
-        f"    sys.modules[{helper!r}] = module",
-        f"    module.install(get_ipython().user_ns, {list(RESTORED)!r})",
-        "_coursework_install()",
-        "del _coursework_install",
-    ])
+    return "\n".join(
+        [
+            "def _coursework_install():",
+            "    import builtins, sys, types",
+            f"    module = types.ModuleType({helper!r})",
+            "    module.__dict__['__builtins__'] = dict(vars(builtins))  # immune to patched builtins",
+            f"    exec(compile({HELPER_SOURCE.read_text()!r}, '<coursework>', 'exec'), module.__dict__)",
+            f"    sys.modules[{helper!r}] = module",
+            f"    module.install(get_ipython().user_ns, {list(RESTORED)!r})",
+            "_coursework_install()",
+            "del _coursework_install",
+        ]
+    )
 
 
 def build(source: SourceNotebook, submission: NotebookNode, assignment: Assignment) -> Plan:
@@ -117,8 +122,11 @@ def build(source: SourceNotebook, submission: NotebookNode, assignment: Assignme
     helper = f"_coursework_{secrets.token_hex(8)}"
     graded = {e.grade_id: e for e in source.exercises}
     answers = find_answers(submission, source.exercises)
-    own_code = [c.source for c in source.notebook.cells
-                if c.cell_type == "code" and not (tags(c) & SKIPPED_TAGS) and not is_answer(c)]
+    own_code = [
+        c.source
+        for c in source.notebook.cells
+        if c.cell_type == "code" and not (tags(c) & SKIPPED_TAGS) and not is_answer(c)
+    ]
     aliases = static.module_aliases(own_code)
     preload = sorted({m.split(".")[0] for m in aliases.values()} & set(RESTORED) - {"builtins"})
     plan = Plan([Step("prelude", _prelude(helper))], answers=answers)
@@ -136,26 +144,50 @@ def build(source: SourceNotebook, submission: NotebookNode, assignment: Assignme
             answer = answers[gid]
             if answer is None:
                 continue
-            analysis = static.analyse(answer.source, forbid=assignment.forbidden(exercise), aliases=aliases)
+            analysis = static.analyse(
+                answer.source, forbid=assignment.forbidden(exercise), aliases=aliases
+            )
             plan.analyses[gid] = analysis
             if analysis.syntax_error or analysis.forbidden:
                 continue
-            plan.steps.append(Step("answer", _call(helper, "answer", gid, analysis.code,
-                                                   list(assignment.forbidden(exercise))),
-                                   cell=i, exercise=exercise))
+            plan.steps.append(
+                Step(
+                    "answer",
+                    _call(
+                        helper, "answer", gid, analysis.code, list(assignment.forbidden(exercise))
+                    ),
+                    cell=i,
+                    exercise=exercise,
+                )
+            )
         elif is_test(cell):
             if gid not in graded:
                 continue
             exercise = graded[gid]
             test = next(t for t in exercise.tests if t.cell == i)
             analysis = plan.analyses.get(gid)
-            if answers[gid] is None or analysis is None or analysis.syntax_error or analysis.forbidden:
+            if (
+                answers[gid] is None
+                or analysis is None
+                or analysis.syntax_error
+                or analysis.forbidden
+            ):
                 continue
             marker = f"coursework-passed-{secrets.token_hex(16)}"
-            code = _call(helper, "test", test.label, static.to_python(test.source)) + f"\nprint({marker!r})"
-            plan.steps.append(Step("test", code, cell=i, exercise=exercise, test=test, marker=marker))
+            code = (
+                _call(helper, "test", test.label, static.to_python(test.source))
+                + f"\nprint({marker!r})"
+            )
+            plan.steps.append(
+                Step("test", code, cell=i, exercise=exercise, test=test, marker=marker)
+            )
         else:  # the notebook's own code, including solutions of exercises not graded here
             python = static.to_python(cell.source)
-            plan.steps.append(Step("setup", _call(helper, "setup", i, python, static.bound_names(cell.source)),
-                                   cell=i))
+            plan.steps.append(
+                Step(
+                    "setup",
+                    _call(helper, "setup", i, python, static.bound_names(cell.source)),
+                    cell=i,
+                )
+            )
     return plan

@@ -55,8 +55,14 @@ def _assignment_targets(book_targets, notebook: SourceNotebook, docname: str):
     text = notebook.path.read_text()
     for k, label in enumerate(re.findall(r"\{exercise\}[^\n]*\n:label:\s*(\S+)", text), start=1):
         labels[label] = Target(book_targets.site_url, number=f"Exercise {k}")
-    title = next((c.source.lstrip("# ").splitlines()[0] for c in notebook.notebook.cells
-                  if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")), notebook.name)
+    title = next(
+        (
+            c.source.lstrip("# ").splitlines()[0]
+            for c in notebook.notebook.cells
+            if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")
+        ),
+        notebook.name,
+    )
     pages = {**book_targets.pages, docname: Target(book_targets.site_url, title)}
     return Targets(labels, pages, book_targets.site_url)
 
@@ -81,19 +87,33 @@ def student_edition(assignment: Assignment, notebook: SourceNotebook) -> nbforma
     glued = {}
     if page is not None:
         glue_file = BUILD / "jupyter_execute" / f"{page}.glue.json"
-        if page not in targets.pages or ("{glue" in notebook.path.read_text() and not glue_file.is_file()):
-            raise AssignmentError(f"{notebook.path} is a page of the book: its student notebook quotes the "
-                                  "numbers the book build computed, so build the book first (make book)")
+        if page not in targets.pages or (
+            "{glue" in notebook.path.read_text() and not glue_file.is_file()
+        ):
+            raise AssignmentError(
+                f"{notebook.path} is a page of the book: its student notebook quotes the "
+                "numbers the book build computed, so build the book first (make book)"
+            )
         glued, docname = load_glue(glue_file), page
     else:
         docname = f"coursework/{notebook.name}"
         targets = _assignment_targets(targets, notebook, docname)
     student = student_notebook(
-        notebook.path, docname=docname, site=site, bibliography=bibliography, targets=targets, glued=glued,
-        preface=PREFACE.format(assignment=assignment.name, name=notebook.name, book=site.title, site=site.url),
+        notebook.path,
+        docname=docname,
+        site=site,
+        bibliography=bibliography,
+        targets=targets,
+        glued=glued,
+        preface=PREFACE.format(
+            assignment=assignment.name, name=notebook.name, book=site.title, site=site.url
+        ),
     )
-    student.metadata["coursework"] = {"assignment": assignment.name, "notebook": notebook.name,
-                                      "source_sha256": notebook.sha256}
+    student.metadata["coursework"] = {
+        "assignment": assignment.name,
+        "notebook": notebook.name,
+        "source_sha256": notebook.sha256,
+    }
     return student
 
 
@@ -104,14 +124,26 @@ def manifest(assignment: Assignment) -> dict:
         "grader_sha256": grader_fingerprint(),
         "max_points": assignment.max_points,
         "forbid": list(assignment.forbid),
-        "notebooks": [{
-            "name": nb.name,
-            "file": f"{nb.name}.ipynb",
-            "source_sha256": nb.sha256,
-            "exercises": [{"grade_id": e.grade_id, "points": e.points, "forbid": list(assignment.forbidden(e)),
-                           "tests": [{"label": t.label, "points": t.points, "visibility": t.visibility}
-                                     for t in e.tests]} for e in nb.exercises],
-        } for nb in assignment.notebooks],
+        "notebooks": [
+            {
+                "name": nb.name,
+                "file": f"{nb.name}.ipynb",
+                "source_sha256": nb.sha256,
+                "exercises": [
+                    {
+                        "grade_id": e.grade_id,
+                        "points": e.points,
+                        "forbid": list(assignment.forbidden(e)),
+                        "tests": [
+                            {"label": t.label, "points": t.points, "visibility": t.visibility}
+                            for t in e.tests
+                        ],
+                    }
+                    for e in nb.exercises
+                ],
+            }
+            for nb in assignment.notebooks
+        ],
     }
 
 

@@ -62,14 +62,24 @@ def run(plan: Plan, limits: Limits) -> list[dict]:
     work, runtime = Path(folder, "work"), Path(folder, "runtime")
     work.mkdir(mode=0o700)
     runtime.mkdir(mode=0o700)
-    payload = json.dumps({
-        "limits": asdict(limits), "work": str(work), "runtime": str(runtime),
-        "steps": [{"code": s.code, "marker": s.marker} for s in plan.steps],
-    })
+    payload = json.dumps(
+        {
+            "limits": asdict(limits),
+            "work": str(work),
+            "runtime": str(runtime),
+            "steps": [{"code": s.code, "marker": s.marker} for s in plan.steps],
+        }
+    )
     env = kernel_environment(work, runtime)
-    proc = subprocess.Popen([sys.executable, "-m", "coursework.worker"], cwd=PACKAGE.parent, env=env,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coursework.worker"],
+        cwd=PACKAGE.parent,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     timed_out = False
     try:
         out, err = proc.communicate(payload.encode(), timeout=limits.notebook_timeout)

@@ -41,6 +41,7 @@ COLAB_BRANCH = "student-notebooks"
 
 # -- the Sphinx extension -------------------------------------------------------------------------
 
+
 def _student_page(app, docname: str) -> bool:
     return any(fnmatch(docname, pattern) for pattern in app.config.student_site_pages)
 
@@ -72,8 +73,14 @@ def write_student_sources(app, exception) -> None:
         source = Path(app.env.doc2path(docname))
         if not _student_page(app, docname) or source.suffix != ".md":
             continue
-        nb = student_notebook(source, docname=docname, site=site, targets=targets, bibliography=bibliography,
-                              glued=load_glue(executed / f"{docname}.glue.json"))
+        nb = student_notebook(
+            source,
+            docname=docname,
+            site=site,
+            targets=targets,
+            bibliography=bibliography,
+            glued=load_glue(executed / f"{docname}.glue.json"),
+        )
         sources = Path(app.outdir) / "_sources"
         (sources / docname).parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, sources / f"{docname}.ipynb")
@@ -92,6 +99,7 @@ def setup(app):
 
 
 # -- building it ------------------------------------------------------------------------------------
+
 
 def overlay(config: dict, toc: dict, out: Path, root: Path = ROOT) -> tuple[dict, dict]:
     """The student site's ``_config.yml`` and ``_toc.yml``, from the book's. They live in
@@ -116,8 +124,10 @@ def overlay(config: dict, toc: dict, out: Path, root: Path = ROOT) -> tuple[dict
 def site_secrets(chapters: list[Path], other_pages: list[Path]) -> Secrets:
     """The solutions, hidden tests and solution prose of every chapter; the other pages of the
     book are public."""
-    return notebook_secrets(((str(p.relative_to(ROOT)), jupytext.read(p)) for p in chapters),
-                            (p.read_text() for p in other_pages))
+    return notebook_secrets(
+        ((str(p.relative_to(ROOT)), jupytext.read(p)) for p in chapters),
+        (p.read_text() for p in other_pages),
+    )
 
 
 def build_student_site(out: Path, *, root: Path = ROOT, force: bool = False) -> Path:
@@ -129,19 +139,37 @@ def build_student_site(out: Path, *, root: Path = ROOT, force: bool = False) -> 
     """
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    config, toc = overlay(yaml.safe_load((root / "_config.yml").read_text()),
-                          yaml.safe_load((root / "_toc.yml").read_text()), out, root)
+    config, toc = overlay(
+        yaml.safe_load((root / "_config.yml").read_text()),
+        yaml.safe_load((root / "_toc.yml").read_text()),
+        out,
+        root,
+    )
     if force:
         config["execute"]["execute_notebooks"] = "force"
     (out / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     (out / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(jupyter_book), "build", str(root), "--path-output", str(out), "--config", str(out / "_config.yml"),
-           "--toc", str(out / "_toc.yml"), "-n", "-W", "--keep-going"]
+    cmd = [
+        str(jupyter_book),
+        "build",
+        str(root),
+        "--path-output",
+        str(out),
+        "--config",
+        str(out / "_config.yml"),
+        "--toc",
+        str(out / "_toc.yml"),
+        "-n",
+        "-W",
+        "--keep-going",
+    ]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     result = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if result.returncode != 0:
-        raise RuntimeError(f"the student site's build failed:\n{(result.stdout + result.stderr)[-4000:]}")
+        raise RuntimeError(
+            f"the student site's build failed:\n{(result.stdout + result.stderr)[-4000:]}"
+        )
     html = out / "_build" / "html"
     pages = [root / f"{page}.md" for page in toc_files(out / "_toc.yml")]
     chapters = [p for p in pages if p.parent.name == "chapters"]

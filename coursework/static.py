@@ -62,8 +62,19 @@ FLAGGED_NAMES = {
     "KeyboardInterrupt": "catches the grader's interrupt",
 }
 #: Attribute names that reach into functions' or classes' internals.
-FLAGGED_DUNDERS = {"__code__", "__globals__", "__closure__", "__subclasses__", "__dict__",
-                   "__defaults__", "__kwdefaults__", "__builtins__", "f_back", "f_globals", "f_locals"}
+FLAGGED_DUNDERS = {
+    "__code__",
+    "__globals__",
+    "__closure__",
+    "__subclasses__",
+    "__dict__",
+    "__defaults__",
+    "__kwdefaults__",
+    "__builtins__",
+    "f_back",
+    "f_globals",
+    "f_locals",
+}
 #: Modules whose attributes an answer must not assign to, beyond those the notebook imports.
 LIBRARY_ROOTS = {"numpy", "lossutils", "torch", "math", "builtins", "sys", "os", "scipy", "sympy"}
 
@@ -83,7 +94,7 @@ class Finding:
 class Analysis:
     """The static verdict on one answer."""
 
-    code: str                        # the answer as Python (magics turned into calls)
+    code: str  # the answer as Python (magics turned into calls)
     syntax_error: Finding | None
     forbidden: tuple[Finding, ...]
     flags: tuple[Finding, ...]
@@ -107,7 +118,9 @@ def module_aliases(sources: list[str]) -> dict[str, str]:
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 for a in node.names:
-                    aliases[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+                    aliases[a.asname or a.name.split(".")[0]] = (
+                        a.name if a.asname else a.name.split(".")[0]
+                    )
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 for a in node.names:
                     if a.name != "*":
@@ -154,7 +167,9 @@ class _Visitor(ast.NodeVisitor):
 
     def _forbidden_module(self, node: ast.AST, module: str) -> None:
         if _root(module) in self.forbid:
-            self.forbidden.append(Finding(node.lineno, f"uses {_root(module)}, which this exercise forbids"))
+            self.forbidden.append(
+                Finding(node.lineno, f"uses {_root(module)}, which this exercise forbids")
+            )
 
     def _flag(self, node: ast.AST, what: str, why: str) -> None:
         self.flags.append(Finding(node.lineno, f"{what}: {why}"))
@@ -180,7 +195,9 @@ class _Visitor(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         name = _dotted(node.func)
-        literal = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else None
+        literal = (
+            node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else None
+        )
         if name in {"__import__", "importlib.import_module"} and isinstance(literal, str):
             self._forbidden_module(node, literal)
         if name in {"setattr", "delattr"} and node.args:
@@ -192,7 +209,9 @@ class _Visitor(ast.NodeVisitor):
     def _library(self, dotted: str) -> bool:
         head = dotted.split(".")[0]
         module = self.aliases.get(head)
-        return (module is not None and _root(module) in LIBRARY_ROOTS | self.forbid) or head in LIBRARY_ROOTS
+        return (
+            module is not None and _root(module) in LIBRARY_ROOTS | self.forbid
+        ) or head in LIBRARY_ROOTS
 
     def _check_store(self, target: ast.AST) -> None:
         if isinstance(target, ast.Attribute):
@@ -253,7 +272,9 @@ def _dedupe(findings: list[Finding]) -> tuple[Finding, ...]:
     return tuple(sorted(set(findings), key=lambda f: (f.line, f.message)))
 
 
-def analyse(source: str, *, forbid: tuple[str, ...] = (), aliases: dict[str, str] | None = None) -> Analysis:
+def analyse(
+    source: str, *, forbid: tuple[str, ...] = (), aliases: dict[str, str] | None = None
+) -> Analysis:
     """Check one answer cell. ``aliases`` are the names the notebook's own code imported
     (:func:`module_aliases`); those bound to a forbidden module are forbidden too."""
     try:

@@ -28,9 +28,16 @@ from editions import reader
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def student_notebook(source: Path, *, docname: str, site, targets, bibliography,
-                     glued: Mapping[str, Mapping[str, str]] | None = None,
-                     preface: str | None = None) -> NotebookNode:
+def student_notebook(
+    source: Path,
+    *,
+    docname: str,
+    site,
+    targets,
+    bibliography,
+    glued: Mapping[str, Mapping[str, str]] | None = None,
+    preface: str | None = None,
+) -> NotebookNode:
     """The student edition of the MyST notebook ``source``.
 
     Args:
@@ -43,14 +50,23 @@ def student_notebook(source: Path, *, docname: str, site, targets, bibliography,
     nb = jupytext.read(source)
     exercises = markup.read_exercises(nb, str(source))
     by_source = {e.solution: e.grade_id for e in exercises.values()}
-    nb.cells = [c for c in nb.cells
-                if not (markup.is_test(c) and c.metadata.get("visibility", "hidden") != "public")]
+    nb.cells = [
+        c
+        for c in nb.cells
+        if not (markup.is_test(c) and c.metadata.get("visibility", "hidden") != "public")
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / source.name
         jupytext.write(nb, copy, fmt="md:myst")
         student = reader.reader_notebook(
-            copy, glued or {}, site=site, targets=targets, bibliography=bibliography, docname=docname,
-            solutions="remove", stub=lambda text: markup.stub(text, by_source[text]),
+            copy,
+            glued or {},
+            site=site,
+            targets=targets,
+            bibliography=bibliography,
+            docname=docname,
+            solutions="remove",
+            stub=lambda text: markup.stub(text, by_source[text]),
         )
     for cell in student.cells:
         if cell.cell_type != "code":
@@ -59,7 +75,11 @@ def student_notebook(source: Path, *, docname: str, site, targets, bibliography,
         if markup.is_answer(cell) and gid:
             cell.metadata = {"coursework": {"answer": gid}}  # visible, and nothing else of ours
         elif markup.is_test(cell) and gid:
-            label = next(t.label for t in exercises[gid].tests if t.cell is not None and t.source == cell.source)
+            label = next(
+                t.label
+                for t in exercises[gid].tests
+                if t.cell is not None and t.source == cell.source
+            )
             cell.metadata = {"coursework": {"test": label}}
     if preface is not None:
         student.cells[0].source = preface

@@ -49,13 +49,18 @@ def _expected(assignment: Assignment) -> dict:
 def submissions(assignment: Assignment, folder: Path) -> dict:
     """Lay out every submission to grade in ``folder``; return the expected results."""
     full = {e.grade_id: e.points for e in assignment.exercises}
-    expected = {REFERENCE: {"status": "ok", "scores": full},
-                STUBS: {"status": "ok", "scores": {g: 0 for g in full}}}
+    expected = {
+        REFERENCE: {"status": "ok", "scores": full},
+        STUBS: {"status": "ok", "scores": {g: 0 for g in full}},
+    }
     released = folder / "release"
     release(assignment, released)
     for notebook in assignment.notebooks:
         (folder / "in" / REFERENCE).mkdir(parents=True, exist_ok=True)
-        nbformat.write(reference_notebook(assignment, notebook.name), folder / "in" / REFERENCE / f"{notebook.name}.ipynb")
+        nbformat.write(
+            reference_notebook(assignment, notebook.name),
+            folder / "in" / REFERENCE / f"{notebook.name}.ipynb",
+        )
         (folder / "in" / STUBS).mkdir(parents=True, exist_ok=True)
         shutil.copy(released / "student" / f"{notebook.name}.ipynb", folder / "in" / STUBS)
     for name, spec in _expected(assignment).items():
@@ -78,8 +83,15 @@ def check(results: list[dict], expected: dict) -> list[str]:
         scores = {e["grade_id"]: e["points"] for e in result["exercises"]}
         for gid, points in sorted(spec["scores"].items()):
             if scores.get(gid) != points:
-                outcomes = [t["outcome"] for e in result["exercises"] if e["grade_id"] == gid for t in e["tests"]]
-                problems.append(f"{name}: {gid} scored {scores.get(gid)}, expected {points} (outcomes {outcomes})")
+                outcomes = [
+                    t["outcome"]
+                    for e in result["exercises"]
+                    if e["grade_id"] == gid
+                    for t in e["tests"]
+                ]
+                problems.append(
+                    f"{name}: {gid} scored {scores.get(gid)}, expected {points} (outcomes {outcomes})"
+                )
     return problems
 
 
@@ -98,7 +110,9 @@ def validate(assignment: Assignment, *, jobs: int = 2, log=print) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="coursework-validate-") as tmp:
         folder = Path(tmp)
         expected = submissions(assignment, folder)
-        log(f"grading {len(expected)} submissions twice (reference, released stubs, {len(expected) - 2} fixtures)")
+        log(
+            f"grading {len(expected)} submissions twice (reference, released stubs, {len(expected) - 2} fixtures)"
+        )
         first = grade(assignment, folder / "in", folder / "first", jobs=jobs, log=log)
         problems = check(first, expected)
         grade(assignment, folder / "in", folder / "second", jobs=jobs, log=lambda *_: None)

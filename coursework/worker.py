@@ -32,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-REPORT_NAME = "CourseworkReport"
+REPORT_NAME = "CourseworkError"
 POLL = 0.05  # s between checks of the kernel while a cell runs
 
 
@@ -84,9 +84,15 @@ class Kernel:
         self.km.kernel_spec.argv[0] = sys.executable  # this Python, not whichever is on PATH
         devnull = open(os.devnull, "wb")
         self.km.start_kernel(
-            cwd=str(work), env=kernel_environment(work, runtime),
-            extra_arguments=["--HistoryManager.enabled=False", "--HistoryManager.hist_file=:memory:"],
-            stdin=devnull, stdout=devnull, stderr=devnull,
+            cwd=str(work),
+            env=kernel_environment(work, runtime),
+            extra_arguments=[
+                "--HistoryManager.enabled=False",
+                "--HistoryManager.hist_file=:memory:",
+            ],
+            stdin=devnull,
+            stdout=devnull,
+            stderr=devnull,
         )
         self.pid = self.km.provisioner.process.pid
         self.kc = self.km.blocking_client()
@@ -96,8 +102,9 @@ class Kernel:
 
     def run(self, code: str, marker: str | None) -> dict:
         """Run ``code``; return its status, whether ``marker`` was printed, and any report."""
-        msg_id = self.kc.execute(code, silent=False, store_history=False, allow_stdin=False,
-                                 stop_on_error=False)
+        msg_id = self.kc.execute(
+            code, silent=False, store_history=False, allow_stdin=False, stop_on_error=False
+        )
         limit = self.limits["cell_timeout"]
         started = time.monotonic()
         interrupted = None
@@ -110,7 +117,11 @@ class Kernel:
             if reply is None and interrupted is None and now - started > limit:
                 self.km.interrupt_kernel()
                 interrupted = now
-            if interrupted is not None and reply is None and now - interrupted > self.limits["interrupt_grace"]:
+            if (
+                interrupted is not None
+                and reply is None
+                and now - interrupted > self.limits["interrupt_grace"]
+            ):
                 self.kill()
                 return {"status": "no-reply", "marker": False}
             if not self.km.is_alive():
@@ -127,7 +138,7 @@ class Kernel:
                     if marker and not marker_seen:  # output is read and dropped, not kept
                         window = tail + text
                         marker_seen = (marker + "\n") in window
-                        tail = window[-(len(marker) + 1):]
+                        tail = window[-(len(marker) + 1) :]
                 elif kind == "status" and content.get("execution_state") == "idle":
                     idle = True
             if reply is None:

@@ -180,7 +180,9 @@ def test_code_exercises_follow_the_autograder_markup(path):
     assert exercises, f"{path.name}: no autograded code exercise"
     for exercise in exercises.values():
         cell = _cells(path)[exercise.cell]
-        assert "hide-cell" in _tags(cell), f"{exercise.grade_id}: the solution is folded on the site"
+        assert "hide-cell" in _tags(cell), (
+            f"{exercise.grade_id}: the solution is folded on the site"
+        )
         assert exercise.functions, f"{exercise.grade_id}: the answer defines no function to grade"
 
 
@@ -190,15 +192,24 @@ def test_exercises_forbid_what_does_them_in_one_call(path):
     in one line: every exercise forbids torch, and lossutils unless the exercise asks for it (its
     reference solution uses it). The reference solutions obey their own rules."""
     nb = jupytext.read(path)
-    aliases = module_aliases([c.source for c in nb.cells if c.cell_type == "code" and "solution" not in _tags(c)])
+    aliases = module_aliases(
+        [c.source for c in nb.cells if c.cell_type == "code" and "solution" not in _tags(c)]
+    )
     for exercise in read_exercises(nb, path.name).values():
         assert "torch" in exercise.forbid, f"{exercise.grade_id}: forbid torch"
-        asks_for_lossutils = analyse(exercise.solution, forbid=("lossutils",), aliases=aliases).forbidden
-        assert asks_for_lossutils or "lossutils" in exercise.forbid, f"{exercise.grade_id}: forbid lossutils"
+        asks_for_lossutils = analyse(
+            exercise.solution, forbid=("lossutils",), aliases=aliases
+        ).forbidden
+        assert asks_for_lossutils or "lossutils" in exercise.forbid, (
+            f"{exercise.grade_id}: forbid lossutils"
+        )
         analysis = analyse(exercise.solution, forbid=exercise.forbid, aliases=aliases)
         assert analysis.syntax_error is None and analysis.forbidden == (), (
-            f"{exercise.grade_id}: the reference solution breaks its own rules: {analysis.forbidden}")
-        assert analysis.flags == (), f"{exercise.grade_id}: the grader would flag the reference: {analysis.flags}"
+            f"{exercise.grade_id}: the reference solution breaks its own rules: {analysis.forbidden}"
+        )
+        assert analysis.flags == (), (
+            f"{exercise.grade_id}: the grader would flag the reference: {analysis.flags}"
+        )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
@@ -210,7 +221,9 @@ def test_test_cells_leave_the_chapters_names_alone(path):
     for cell in _code(path):
         if "test" in _tags(cell):
             clash = set(bound_names(cell.source)) & read
-            assert not clash, f"{path.name}: {cell.metadata.get('grade_id')} rebinds {sorted(clash)}"
+            assert not clash, (
+                f"{path.name}: {cell.metadata.get('grade_id')} rebinds {sorted(clash)}"
+            )
 
 
 def test_grade_ids_are_unique_across_the_book():

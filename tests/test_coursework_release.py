@@ -38,15 +38,20 @@ def test_release_writes_a_student_notebook_with_stubs_public_checks_and_no_solut
     sample = assignments.load(SAMPLE)
     nb = nbformat.read(released / "student" / "problem-set.ipynb", as_version=4)
     nbformat.validate(nb)
-    answers = {c.metadata["coursework"]["answer"]: c.source for c in nb.cells
-               if c.metadata.get("coursework", {}).get("answer")}
+    answers = {
+        c.metadata["coursework"]["answer"]: c.source
+        for c in nb.cells
+        if c.metadata.get("coursework", {}).get("answer")
+    }
     assert answers == {e.grade_id: e.stub for e in sample.exercises}
     assert all("raise NotImplementedError" in source for source in answers.values())
     checks = [c for c in nb.cells if c.metadata.get("coursework", {}).get("test")]
     public = [t for e in sample.exercises for t in e.tests if t.public]
     assert [c.source for c in checks] == [t.source for t in public] and public
     text = "\n".join(c.source for c in nb.cells)
-    assert "torch.logsumexp" not in text and "lu.sigmoid_focal_loss" not in text, "a hidden test is in"
+    assert "torch.logsumexp" not in text and "lu.sigmoid_focal_loss" not in text, (
+        "a hidden test is in"
+    )
     assert "np.log1p(np.exp(-np.abs(z)))" not in text, "a solution is in"
     assert "Dividing by the number of real tokens" not in text, "solution prose is in"
     for cell in nb.cells:
@@ -64,7 +69,8 @@ def test_release_writes_a_manifest(released):
     (notebook,) = manifest["notebooks"]
     assert notebook["source_sha256"] == sample.notebooks[0].sha256
     assert [(e["grade_id"], e["points"]) for e in notebook["exercises"]] == [
-        (e.grade_id, e.points) for e in sample.exercises]
+        (e.grade_id, e.points) for e in sample.exercises
+    ]
 
 
 def test_release_stops_when_a_secret_would_reach_students(tmp_path, monkeypatch):
@@ -90,7 +96,8 @@ def test_the_committed_fixtures_are_what_make_fixtures_writes(tmp_path):
     assert written == sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file())
     for path in written:
         assert (tmp_path / path).read_bytes() == (committed / path).read_bytes(), (
-            f"{path} is stale: run python coursework/sample/make_fixtures.py")
+            f"{path} is stale: run python coursework/sample/make_fixtures.py"
+        )
 
 
 def test_validate_passes_on_the_sample(capsys):

@@ -62,22 +62,36 @@ def test_chapter_pages_have_their_exercises_and_no_solution(student_site):
     _, html = student_site
     for chapter in CHAPTERS:
         page = (html / "chapters" / f"{chapter.stem}.html").read_text()
-        assert 'class="exercise' in page or "exercise-" in page, f"{chapter.stem}: no exercise on the page"
-        assert not re.search(r'class="[^"]*\bsolution\b', page), f"{chapter.stem}: a solution is on the page"
-    assert not (html / "coursework-guide.html").exists(), "the instructor's guide is not for students"
+        assert 'class="exercise' in page or "exercise-" in page, (
+            f"{chapter.stem}: no exercise on the page"
+        )
+        assert not re.search(r'class="[^"]*\bsolution\b', page), (
+            f"{chapter.stem}: a solution is on the page"
+        )
+    assert not (html / "coursework-guide.html").exists(), (
+        "the instructor's guide is not for students"
+    )
 
 
 @pytest.mark.slow
 def test_downloads_and_colab_give_student_notebooks(student_site):
     out, html = student_site
     for chapter in CHAPTERS:
-        for nb in (nbformat.read(html / "_sources" / "chapters" / f"{chapter.stem}.ipynb", as_version=4),
-                   nbformat.read(out / "notebooks" / f"{chapter.stem}.ipynb", as_version=4)):
+        for nb in (
+            nbformat.read(html / "_sources" / "chapters" / f"{chapter.stem}.ipynb", as_version=4),
+            nbformat.read(out / "notebooks" / f"{chapter.stem}.ipynb", as_version=4),
+        ):
             answers = [c for c in nb.cells if c.metadata.get("coursework", {}).get("answer")]
-            assert answers and all("raise NotImplementedError" in c.source for c in answers), chapter.stem
-            assert not any("test" in c.metadata.get("tags", []) for c in nb.cells), "a hidden test is in"
+            assert answers and all("raise NotImplementedError" in c.source for c in answers), (
+                chapter.stem
+            )
+            assert not any("test" in c.metadata.get("tags", []) for c in nb.cells), (
+                "a hidden test is in"
+            )
         md = (html / "_sources" / "chapters" / f"{chapter.stem}.md").read_text()
         assert "raise NotImplementedError" in md and "# BEGIN SOLUTION" not in md
         page = (html / "chapters" / f"{chapter.stem}.html").read_text()
-        assert f"/blob/{COLAB_BRANCH}/{chapter.stem}.ipynb" in page, "Colab opens the student notebook"
+        assert f"/blob/{COLAB_BRANCH}/{chapter.stem}.ipynb" in page, (
+            "Colab opens the student notebook"
+        )
         assert "mybinder.org" not in page

@@ -24,51 +24,51 @@ from coursework import assignment as assignments  # noqa: E402
 from coursework.release import release  # noqa: E402
 
 CORRECT = {
-    "ps-logsumexp": '''\
+    "ps-logsumexp": """\
 def logsumexp(z, axis=-1):
     z = np.asarray(z, dtype=float)
     top = z.max(axis=axis, keepdims=True)
-    return (top + np.log(np.exp(z - top).sum(axis=axis, keepdims=True))).squeeze(axis)''',
-    "ps-masked-mean": '''\
+    return (top + np.log(np.exp(z - top).sum(axis=axis, keepdims=True))).squeeze(axis)""",
+    "ps-masked-mean": """\
 def masked_token_mean(token_losses, mask):
     keep = np.asarray(mask).astype(bool)
     if not keep.any():
         return 0.0
-    return np.asarray(token_losses)[keep].mean()''',
-    "ps-smooth-l1-grad": '''\
+    return np.asarray(token_losses)[keep].mean()""",
+    "ps-smooth-l1-grad": """\
 def smooth_l1_grad(pred, target, beta=1.0):
     r = np.asarray(pred, dtype=float) - target
     g = np.where(np.abs(r) < beta, r / beta, np.sign(r))
-    return g / g.size''',
-    "ps-weighted-bce": '''\
+    return g / g.size""",
+    "ps-weighted-bce": """\
 def weighted_bce_with_logits(z, y, pos_weight):
     z, y = np.asarray(z, dtype=float), np.asarray(y, dtype=float)
     log_p = -np.logaddexp(0.0, -z)         # log sigmoid(z)
     log_not_p = -np.logaddexp(0.0, z)      # log(1 - sigmoid(z))
-    return -np.mean(pos_weight * y * log_p + (1 - y) * log_not_p)''',
-    "ps-focal": '''\
+    return -np.mean(pos_weight * y * log_p + (1 - y) * log_not_p)""",
+    "ps-focal": """\
 def binary_focal_loss(z, y, gamma=2.0):
     z, y = np.asarray(z, dtype=float), np.asarray(y, dtype=float)
     s = np.where(y == 1, z, -z)
     ce = np.logaddexp(0.0, -s)
-    return np.mean(np.exp(-gamma * np.logaddexp(0.0, s)) * ce)''',
+    return np.mean(np.exp(-gamma * np.logaddexp(0.0, s)) * ce)""",
 }
 
 WRONG = {  # plausible mistakes: overflow, the wrong denominator, no mean, the naive formula
-    "ps-logsumexp": '''\
+    "ps-logsumexp": """\
 def logsumexp(z, axis=-1):
-    return np.log(np.sum(np.exp(z), axis=axis))''',
-    "ps-masked-mean": '''\
+    return np.log(np.sum(np.exp(z), axis=axis))""",
+    "ps-masked-mean": """\
 def masked_token_mean(token_losses, mask):
-    return np.mean(token_losses * mask)''',
-    "ps-smooth-l1-grad": '''\
+    return np.mean(token_losses * mask)""",
+    "ps-smooth-l1-grad": """\
 def smooth_l1_grad(pred, target, beta=1.0):
     r = pred - target
-    return np.clip(r / beta, -1, 1)''',
-    "ps-weighted-bce": '''\
+    return np.clip(r / beta, -1, 1)""",
+    "ps-weighted-bce": """\
 def weighted_bce_with_logits(z, y, pos_weight):
     p = 1 / (1 + np.exp(-z))
-    return np.mean(-(pos_weight * y * np.log(p) + (1 - y) * np.log(1 - p)))''',
+    return np.mean(-(pos_weight * y * np.log(p) + (1 - y) * np.log(1 - p)))""",
 }
 
 #: Each fixture: the answers that differ from CORRECT (None: the cell is gone), how the
@@ -76,50 +76,85 @@ def weighted_bce_with_logits(z, y, pos_weight):
 FIXTURES = {
     "correct": {"answers": {}},
     "wrong": {"answers": WRONG},
-    "syntax-error": {"answers": {"ps-logsumexp": '''\
+    "syntax-error": {
+        "answers": {
+            "ps-logsumexp": """\
 def logsumexp(z, axis=-1):
     m = np.max(z, axis=axis, keepdims=True
-    return m.squeeze(axis) + np.log(np.sum(np.exp(z - m), axis=axis))'''}},
-    "deleted-cells": {"answers": {"ps-masked-mean": None}, "strip_metadata": True, "drop_other_cells": True},
-    "infinite-loop": {"answers": {"ps-smooth-l1-grad": '''\
+    return m.squeeze(axis) + np.log(np.sum(np.exp(z - m), axis=axis))"""
+        }
+    },
+    "deleted-cells": {
+        "answers": {"ps-masked-mean": None},
+        "strip_metadata": True,
+        "drop_other_cells": True,
+    },
+    "infinite-loop": {
+        "answers": {
+            "ps-smooth-l1-grad": """\
 def smooth_l1_grad(pred, target, beta=1.0):
     while True:  # waits for a convergence that never comes
-        pass'''}},
-    "swallows-interrupt": {"answers": {"ps-weighted-bce": '''\
+        pass"""
+        }
+    },
+    "swallows-interrupt": {
+        "answers": {
+            "ps-weighted-bce": """\
 def weighted_bce_with_logits(z, y, pos_weight):
     while True:
         try:
             sum(range(10**6))
         except KeyboardInterrupt:
-            pass  # the grader's interrupt is caught and ignored'''}},
-    "os-exit": {"answers": {"ps-focal": '''\
+            pass  # the grader's interrupt is caught and ignored"""
+        }
+    },
+    "os-exit": {
+        "answers": {
+            "ps-focal": """\
 import os
 
 def binary_focal_loss(z, y, gamma=2.0):
-    os._exit(0)  # the kernel process ends in the middle of the test'''}},
-    "memory-bomb": {"answers": {"ps-masked-mean": '''\
+    os._exit(0)  # the kernel process ends in the middle of the test"""
+        }
+    },
+    "memory-bomb": {
+        "answers": {
+            "ps-masked-mean": """\
 def masked_token_mean(token_losses, mask):
     table = np.ones(2**31)  # 16 GiB
-    return float(np.sum(token_losses * mask) / np.sum(mask))'''}},
-    "tamper-isclose": {"answers": {"ps-logsumexp": '''\
+    return float(np.sum(token_losses * mask) / np.sum(mask))"""
+        }
+    },
+    "tamper-isclose": {
+        "answers": {
+            "ps-logsumexp": """\
 np.isclose = lambda *args, **kwargs: True
 np.allclose = lambda *args, **kwargs: True
 
 def logsumexp(z, axis=-1):
-    return np.zeros(np.delete(np.shape(z), axis))'''}},
-    "tamper-lossutils": {"answers": {"ps-focal": '''\
+    return np.zeros(np.delete(np.shape(z), axis))"""
+        }
+    },
+    "tamper-lossutils": {
+        "answers": {
+            "ps-focal": """\
 import sys
 
 def binary_focal_loss(z, y, gamma=2.0):
     sys.modules["lossutils"].sigmoid_focal_loss = lambda *args, **kwargs: 0.0
     np.isclose = lambda *args, **kwargs: True
-    return 0.0'''}},
+    return 0.0"""
+        }
+    },
     "not-json": {"raw": "logsumexp = lambda z: z  # a .py file renamed to .ipynb\n"},
 }
 
 EXPECTED = {
     "correct": ("ok", {}),
-    "wrong": ("ok", {"ps-logsumexp": 0, "ps-masked-mean": 0, "ps-smooth-l1-grad": 0, "ps-weighted-bce": 1}),
+    "wrong": (
+        "ok",
+        {"ps-logsumexp": 0, "ps-masked-mean": 0, "ps-smooth-l1-grad": 0, "ps-weighted-bce": 1},
+    ),
     "syntax-error": ("ok", {"ps-logsumexp": 0}),
     "deleted-cells": ("ok", {"ps-masked-mean": 0}),
     "infinite-loop": ("ok", {"ps-smooth-l1-grad": 0}),
