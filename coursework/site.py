@@ -149,10 +149,12 @@ def build_student_site(out: Path, *, root: Path = ROOT, force: bool = False) -> 
         config["execute"]["execute_notebooks"] = "force"
     (out / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     (out / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    # As `make book` builds: scripts/build_book.py is `jupyter-book build` reading on every core.
     cmd = [
-        str(jupyter_book),
-        "build",
+        sys.executable,
+        str(root / "scripts" / "build_book.py"),
+        "--jobs",
+        "auto",
         str(root),
         "--path-output",
         str(out),
