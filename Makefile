@@ -8,7 +8,13 @@ STAMP   := $(VENV)/.installed
 BUILD   := _build
 JB_FLAGS := -n -W --keep-going
 
-.PHONY: book test install clean chapter help notebooks screenshots lab lab-source bench lint
+.PHONY: book test install clean chapter help notebooks screenshots lab lab-source bench lint release grade student-site
+
+# Coursework (coursework-guide.md): an assignment file, its submissions and where results go.
+ASSIGNMENT  ?= coursework/sample.yml
+SUBMISSIONS ?= submissions
+COURSEWORK  ?= $(BUILD)/coursework
+JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 
 help:
 	@echo "make book     - install into .venv, execute every chapter, build the site into $(BUILD)/html"
@@ -20,6 +26,9 @@ help:
 	@echo "make lab      - start JupyterLab on the chapters' reader notebooks, copied into notebooks/"
 	@echo "make lab-source - start JupyterLab on the repository, to edit a chapter's MyST source as a notebook"
 	@echo "make bench    - time every loss and gradient against single-threaded PyTorch"
+	@echo "make release  - student notebooks and manifest of ASSIGNMENT=$(ASSIGNMENT) into $(COURSEWORK)/release"
+	@echo "make grade    - grade SUBMISSIONS=$(SUBMISSIONS)/STUDENT/NAME.ipynb into $(COURSEWORK)/grades [ONLY=a,b]"
+	@echo "make student-site - the book without solutions into $(BUILD)/student-site, leak-checked"
 	@echo "make clean    - remove build outputs (keeps .venv)"
 
 $(BIN)/python:
@@ -89,6 +98,16 @@ lab: install notebooks
 # (jupytext) and saving writes MyST back.
 lab-source: install
 	$(BIN)/jupyter lab
+
+# Coursework: release student notebooks, grade submissions, build the solution-free site.
+release: $(STAMP)
+	$(BIN)/python -m coursework release $(ASSIGNMENT) --out $(COURSEWORK)/release
+
+grade: $(STAMP)
+	$(BIN)/python -m coursework grade $(ASSIGNMENT) $(SUBMISSIONS) --out $(COURSEWORK)/grades --jobs $(JOBS) $(if $(ONLY),--only $(ONLY))
+
+student-site: $(STAMP)
+	$(BIN)/python -m coursework student-site --out $(BUILD)/student-site
 
 clean:
 	rm -rf $(BUILD) .jupyter_cache .pytest_cache .hypothesis
