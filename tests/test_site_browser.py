@@ -47,6 +47,7 @@ INSPECT_PAGE = r"""() => {
     const r = img.getBoundingClientRect();
     return {src: img.currentSrc || img.src, alt: img.getAttribute('alt'), complete: img.complete,
             naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight,
+            declaredWidth: parseFloat(img.getAttribute('width')) || null,
             width: r.width, left: r.left, right: r.right, visible: visible(img),
             inArticle: article.contains(img)};
   });
@@ -260,7 +261,9 @@ def test_left_navigation_lists_every_page(light, site, name):
 @pytest.mark.parametrize("name", PAGES)
 def test_figures_show_at_natural_size_inside_the_column(light, name):
     """At 100 % zoom in a 1280 px window a figure is neither shrunk (its text would shrink with it)
-    nor wider than the text column (it would overlap the page's table of contents)."""
+    nor wider than the text column (it would overlap the page's table of contents). A figure
+    drawn at twice its size for high-DPI screens declares its 1x width (lossutils.plotting asks
+    for "retina" PNGs), and that is the size it must be shown at: its pixels are exactly 2x."""
     _, info, _ = light[name]
     column = info["column"]
     problems = []
@@ -268,9 +271,13 @@ def test_figures_show_at_natural_size_inside_the_column(light, name):
         if not (img["inArticle"] and img["visible"]):
             continue
         where = img["src"].rsplit("/", 1)[-1][:24]
-        if img["width"] < img["naturalWidth"] - 1:
-            problems.append(f"{where}: shown {img['width']:.0f} px wide, drawn {img['naturalWidth']} px (shrunk to "
-                            f"{100 * img['width'] / img['naturalWidth']:.0f} %)")
+        drawn = img["declaredWidth"] or img["naturalWidth"]
+        if img["declaredWidth"] and abs(img["naturalWidth"] - 2 * img["declaredWidth"]) > 2:
+            problems.append(f"{where}: {img['naturalWidth']} px for a declared width of {img['declaredWidth']:.0f}: "
+                            "not a 2x image")
+        if img["width"] < drawn - 1:
+            problems.append(f"{where}: shown {img['width']:.0f} px wide, drawn for {drawn:.0f} px (shrunk to "
+                            f"{100 * img['width'] / drawn:.0f} %)")
         if img["left"] < column["left"] - 1 or img["right"] > column["right"] + 1:
             problems.append(f"{where}: sticks out of the text column")
     assert problems == [], f"{name}:\n" + "\n".join(problems)
