@@ -107,6 +107,9 @@ TRANSPARENT_SHARE = r"""async (src) => {
   return transparent / (data.length / 4);
 }"""
 
+#: Every piece of a figure's or table's caption: its number and its text.
+CAPTIONS = "article figcaption, article figcaption *, article caption, article caption *"
+
 FILE_NAME = re.compile(r"^\S*\.(png|jpe?g|gif|svg|webp|pdf)$|^\S*/\S*$|^[0-9a-f]{16,}", re.I)
 
 
@@ -136,7 +139,9 @@ def _read_all(browser, base_url, *, dark):
         pages = {}
         for name in PAGES:
             visit = reader.open(f"{name}.html")
-            pages[name] = (visit, reader.page.evaluate(INSPECT_PAGE), _dark_checks(reader.page) if dark else None)
+            info = reader.page.evaluate(INSPECT_PAGE)
+            info["captions"] = reader.page.evaluate(TEXT_CONTRAST, CAPTIONS)
+            pages[name] = (visit, info, _dark_checks(reader.page) if dark else None)
         return pages
     finally:
         reader.close()
@@ -304,6 +309,15 @@ def test_chapter_pages_offer_launch_and_notebook_download(light, site, name):
     assert "computed by the book's own run" in markdown[0]
     assert not any("{glue" in text or "```{" in text for text in markdown)
     assert any(cell.get("outputs") for cell in notebook["cells"] if cell["cell_type"] == "code")
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+@pytest.mark.parametrize("name", PAGES)
+def test_captions_meet_4_5_to_1_contrast_in_both_themes(light, dark, name, mode):
+    """WCAG AA for body text, for the figure captions the reader must be able to read."""
+    _, info, _ = (light if mode == "light" else dark)[name]
+    faint = [c for c in info["captions"] if c["ratio"] < 4.5]
+    assert faint == [], f"{name}, {mode} mode: captions below 4.5:1 contrast: {faint[:5]}"
 
 
 # -- dark mode -----------------------------------------------------------------------------------
