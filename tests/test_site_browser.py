@@ -47,7 +47,8 @@ INSPECT_PAGE = r"""() => {
     const r = img.getBoundingClientRect();
     return {src: img.currentSrc || img.src, alt: img.getAttribute('alt'), complete: img.complete,
             naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight,
-            declaredWidth: parseFloat(img.getAttribute('width')) || null,
+            // the 1x width a high-DPI image declares (an attribute or, from docutils, a style)
+            declaredWidth: parseFloat(img.getAttribute('width')) || parseFloat(img.style.width) || null,
             width: r.width, left: r.left, right: r.right, visible: visible(img),
             inArticle: article.contains(img)};
   });
