@@ -2,7 +2,8 @@
 
 Every figure in the course comes from :func:`new_figure`, so they all share a size that fits
 the book's content column at 100 % zoom, a colour-blind-safe palette, an opaque white background
-(legible in the site's dark mode) and, above all, a title and labelled axes: a figure without
+(legible in the site's dark mode), twice the pixels in a notebook (importing this module there
+asks the inline backend for "retina" PNGs) and, above all, a title and labelled axes: a figure without
 them raises instead of reaching a reader. Alt text and captions live in the chapter's cell
 metadata (``mystnb: image: alt`` and ``mystnb: figure: caption``), where the site reads them.
 
@@ -17,10 +18,21 @@ from collections.abc import Sequence
 import matplotlib
 
 # No display on build machines; notebooks switch to the inline backend on their own.
-if matplotlib.get_backend().lower() not in {"module://matplotlib_inline.backend_inline", "inline"}:
+_INLINE = matplotlib.get_backend().lower() in {
+    "module://matplotlib_inline.backend_inline",
+    "inline",
+}
+if not _INLINE:
     matplotlib.use("Agg")
+else:
+    # Crisp on high-DPI screens: the notebook stores each PNG at twice the figure's resolution,
+    # with its width and height at 1x in the output's metadata, which the book's <img> tags and
+    # Jupyter both honour, so a figure keeps its size on the page and its lettering stays sharp.
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
 
-import matplotlib.pyplot as plt
+    set_matplotlib_formats("retina")
+
+import matplotlib.pyplot as plt  # noqa: E402 (after the backend is chosen)
 
 __all__ = ["PALETTE", "new_figure", "check_labelled"]
 

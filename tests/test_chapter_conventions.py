@@ -35,6 +35,10 @@ GLOBAL_SETTINGS = re.compile(
     r"simplefilter)|rcParams|plt\.style\.use"
 )
 HIDDEN_TAGS = {"remove-cell", "remove-input", "remove-output"}
+#: The calls that glue numbers (lossutils.book): a check cell may end with one.
+GLUES = {"glue", "glue_spread"}
+#: The names lossutils.book.glue_spread("x", values) glues: x_mean, x_min, x_max, x_n.
+SPREAD_PARTS = ("mean", "min", "max", "n")
 
 
 def _cells(path):
@@ -103,7 +107,7 @@ def test_check_cells_are_short_and_only_check_or_glue(path):
         )
         last = ast.parse(cell.source).body[-1]
         shows = isinstance(last, ast.Expr) and not (
-            isinstance(last.value, ast.Call) and ast.unparse(last.value.func) == "glue"
+            isinstance(last.value, ast.Call) and ast.unparse(last.value.func) in GLUES
         )
         assert not shows and not re.search(r"\b(print|display)\(", cell.source), (
             f"{where}: shows something; a check cell's output is never seen"
@@ -260,6 +264,11 @@ def test_numbers_in_prose_are_glued(path):
     text = path.read_text()
     used = set(re.findall(r"\{glue:(?:text|md)?\}`([A-Za-z0-9_]+)", text))
     defined = set(re.findall(r"glue\(\s*[\"']([A-Za-z0-9_]+)[\"']", text))
+    defined |= {
+        f"{name}_{part}"
+        for name in re.findall(r"glue_spread\(\s*[\"']([A-Za-z0-9_]+)[\"']", text)
+        for part in SPREAD_PARTS
+    }
     assert used, f"{path.name}: quotes no computed number"
     assert used <= defined, f"{path.name}: glued names never defined: {sorted(used - defined)}"
 

@@ -54,3 +54,31 @@ def test_every_figure_is_shown_in_a_notebook(tmp_path):
     ).execute()
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) == 3
+
+
+def test_notebook_figures_are_drawn_at_twice_their_declared_size(tmp_path):
+    """In a notebook, lossutils.plotting asks for 'retina' PNGs: twice the pixels of the figure,
+    with the 1x width and height in the output's metadata, which the book and Jupyter honour."""
+    import base64
+    import struct
+
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "from lossutils.plotting import new_figure\n"
+                "fig, ax = new_figure(title='t', xlabel='x', ylabel='y', width=6.4, height=4.0)\n"
+                "ax.plot([0, 1], [0, 1]);"
+            )
+        ]
+    )
+    NotebookClient(
+        nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    (out,) = [o for o in nb.cells[0].outputs if "image/png" in o.get("data", {})]
+    png = base64.b64decode(out["data"]["image/png"])
+    pixels = struct.unpack(">II", png[16:24])  # the PNG header's width and height
+    declared = out["metadata"]["image/png"]
+    assert (
+        abs(pixels[0] - 2 * declared["width"]) <= 1 and abs(pixels[1] - 2 * declared["height"]) <= 1
+    )
+    assert 600 <= declared["width"] <= 660  # about 6.4 in at 100 dpi, after the tight bounding box

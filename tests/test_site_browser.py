@@ -47,6 +47,8 @@ INSPECT_PAGE = r"""() => {
     const r = img.getBoundingClientRect();
     return {src: img.currentSrc || img.src, alt: img.getAttribute('alt'), complete: img.complete,
             naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight,
+            // the 1x width a high-DPI image declares (an attribute or, from docutils, a style)
+            declaredWidth: parseFloat(img.getAttribute('width')) || parseFloat(img.style.width) || null,
             width: r.width, left: r.left, right: r.right, visible: visible(img),
             inArticle: article.contains(img)};
   });
@@ -106,6 +108,9 @@ TRANSPARENT_SHARE = r"""async (src) => {
   return transparent / (data.length / 4);
 }"""
 
+#: Every piece of a figure's or table's caption: its number and its text.
+CAPTIONS = "article figcaption, article figcaption *, article caption, article caption *"
+
 FILE_NAME = re.compile(r"^\S*\.(png|jpe?g|gif|svg|webp|pdf)$|^\S*/\S*$|^[0-9a-f]{16,}", re.I)
 
 
@@ -135,11 +140,9 @@ def _read_all(browser, base_url, *, dark):
         pages = {}
         for name in PAGES:
             visit = reader.open(f"{name}.html")
-            pages[name] = (
-                visit,
-                reader.page.evaluate(INSPECT_PAGE),
-                _dark_checks(reader.page) if dark else None,
-            )
+            info = reader.page.evaluate(INSPECT_PAGE)
+            info["captions"] = reader.page.evaluate(TEXT_CONTRAST, CAPTIONS)
+            pages[name] = (visit, info, _dark_checks(reader.page) if dark else None)
         return pages
     finally:
         reader.close()
@@ -290,7 +293,9 @@ def test_left_navigation_lists_every_page(light, site, name):
 @pytest.mark.parametrize("name", PAGES)
 def test_figures_show_at_natural_size_inside_the_column(light, name):
     """At 100 % zoom in a 1280 px window a figure is neither shrunk (its text would shrink with it)
-    nor wider than the text column (it would overlap the page's table of contents)."""
+    nor wider than the text column (it would overlap the page's table of contents). A figure
+    drawn at twice its size for high-DPI screens declares its 1x width (lossutils.plotting asks
+    for "retina" PNGs), and that is the size it must be shown at: its pixels are exactly 2x."""
     _, info, _ = light[name]
     column = info["column"]
     problems = []
@@ -298,10 +303,16 @@ def test_figures_show_at_natural_size_inside_the_column(light, name):
         if not (img["inArticle"] and img["visible"]):
             continue
         where = img["src"].rsplit("/", 1)[-1][:24]
-        if img["width"] < img["naturalWidth"] - 1:
+        drawn = img["declaredWidth"] or img["naturalWidth"]
+        if img["declaredWidth"] and abs(img["naturalWidth"] - 2 * img["declaredWidth"]) > 2:
             problems.append(
-                f"{where}: shown {img['width']:.0f} px wide, drawn {img['naturalWidth']} px (shrunk to "
-                f"{100 * img['width'] / img['naturalWidth']:.0f} %)"
+                f"{where}: {img['naturalWidth']} px for a declared width of {img['declaredWidth']:.0f}: "
+                "not a 2x image"
+            )
+        if img["width"] < drawn - 1:
+            problems.append(
+                f"{where}: shown {img['width']:.0f} px wide, drawn for {drawn:.0f} px (shrunk to "
+                f"{100 * img['width'] / drawn:.0f} %)"
             )
         if img["left"] < column["left"] - 1 or img["right"] > column["right"] + 1:
             problems.append(f"{where}: sticks out of the text column")
@@ -331,6 +342,15 @@ def test_chapter_pages_offer_launch_and_notebook_download(light, site, name):
     assert "computed by the book's own run" in markdown[0]
     assert not any("{glue" in text or "```{" in text for text in markdown)
     assert any(cell.get("outputs") for cell in notebook["cells"] if cell["cell_type"] == "code")
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+@pytest.mark.parametrize("name", PAGES)
+def test_captions_meet_4_5_to_1_contrast_in_both_themes(light, dark, name, mode):
+    """WCAG AA for body text, for the figure captions the reader must be able to read."""
+    _, info, _ = (light if mode == "light" else dark)[name]
+    faint = [c for c in info["captions"] if c["ratio"] < 4.5]
+    assert faint == [], f"{name}, {mode} mode: captions below 4.5:1 contrast: {faint[:5]}"
 
 
 # -- dark mode -----------------------------------------------------------------------------------
