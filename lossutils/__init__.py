@@ -17,6 +17,8 @@ Layout (each module holds one family; :mod:`lossutils.registry` lists every publ
 * :mod:`lossutils.advice`, :mod:`lossutils.plotting`, :mod:`lossutils.derivations`,
   :mod:`lossutils.book` -- the course's helpers for choosing a loss, drawing figures, deriving
   losses symbolically and gluing numbers into the text (only ``choose_loss`` is re-exported).
+* ``lossutils.diagnose`` -- the loss doctor: :func:`diagnose` looks at a batch for the
+  fingerprints of common loss bugs (re-exported).
 
 Every loss is a pure NumPy function ``loss(first, target, *, ..., reduction=)`` that matches
 ``torch.nn.functional`` (PyTorch 2.13) on valid inputs, is numerically stable at extreme logits,
@@ -29,9 +31,10 @@ from . import registry
 from .activations import *  # noqa: F403 (each family module's __all__ comes from the registry)
 from .advice import choose_loss
 from .binary import *  # noqa: F403
+from .diagnose import diagnose
 from .imbalanced import *  # noqa: F403
 from .multiclass import *  # noqa: F403
 from .regression import *  # noqa: F403
 from .sequence import *  # noqa: F403
 
-__all__ = [*registry.names(), "choose_loss"]
+__all__ = [*registry.names(), "choose_loss", "diagnose"]

@@ -109,7 +109,7 @@ ARITHMETIC_ONLY = {
     "sequence_nll_loss",
     "grad_sequence_nll_loss",
 }
-NOT_NUMERIC = {"choose_loss"}
+NOT_NUMERIC = {"choose_loss", "diagnose"}  # advice and checks, not losses
 
 
 def test_every_public_function_is_covered():
