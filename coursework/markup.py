@@ -143,13 +143,16 @@ def stub(source: str, grade_id: str) -> str:
 
 
 def defined_functions(source: str) -> tuple[str, ...]:
-    """The names of the functions a cell defines at top level, in order."""
+    """The names of the functions and classes a cell defines at top level, in order (an answer
+    may be a class, such as a ``torch.autograd.Function``)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return ()
     return tuple(
-        n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+        n.name
+        for n in tree.body
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
     )
 
 

@@ -21,6 +21,8 @@ Layout (each module holds one family; :mod:`lossutils.registry` lists every publ
   losses symbolically and gluing numbers into the text (only ``choose_loss`` is re-exported).
 * :mod:`lossutils.optim` (``lu.optim``) -- functional SGD, RMSProp, Adam and AdamW, equal to
   ``torch.optim`` step for step; a tool, not a loss: not in the registry, not re-exported.
+* ``lossutils.diagnose`` -- the loss doctor: :func:`diagnose` looks at a batch for the
+  fingerprints of common loss bugs (re-exported).
 
 Every loss is a pure NumPy function ``loss(first, target, *, ..., reduction=)`` that matches
 ``torch.nn.functional`` (PyTorch 2.13) on valid inputs, is numerically stable at extreme logits,
@@ -36,10 +38,11 @@ from . import (
 from .activations import *  # noqa: F403 (each family module's __all__ comes from the registry)
 from .advice import choose_loss
 from .binary import *  # noqa: F403
+from .diagnose import diagnose
 from .imbalanced import *  # noqa: F403
 from .metrics import *  # noqa: F403
 from .multiclass import *  # noqa: F403
 from .regression import *  # noqa: F403
 from .sequence import *  # noqa: F403
 
-__all__ = [*registry.names(), "choose_loss"]
+__all__ = [*registry.names(), "choose_loss", "diagnose"]

@@ -123,7 +123,7 @@ ARITHMETIC_ONLY = {
     "sequence_nll_loss",
     "grad_sequence_nll_loss",
 }
-NOT_NUMERIC = {"choose_loss"}
+NOT_NUMERIC = {"choose_loss", "diagnose"}  # advice and checks, not losses
 # lossutils.metrics: counts, sorts and means over the whole data set, reported as Python floats
 # (or float64 arrays) whatever the input's dtype.
 REPORTED = {e.name for e in registry.METRICS if e.module == "metrics"}

@@ -38,7 +38,7 @@ def public_functions(module_name: str) -> set[str]:
 
 
 def test_package_exports_exactly_the_registry():
-    assert lu.__all__ == [*registry.names(), "choose_loss"]
+    assert lu.__all__ == [*registry.names(), "choose_loss", "diagnose"]
     assert len(set(lu.__all__)) == len(lu.__all__)
     for name in lu.__all__:
         assert callable(getattr(lu, name)), name
