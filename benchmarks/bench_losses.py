@@ -219,6 +219,46 @@ def cases(dtype: type, rng: np.random.Generator) -> list[Case]:
             {},
             lambda x: F.nll_loss(x, T(seq_t)),
         ),
+        *issue17_cases(case, dtype, rng),
+    ]
+
+
+def issue17_cases(case: Callable, dtype: type, rng: np.random.Generator) -> list[Case]:
+    """Probabilistic regression, margins and embeddings, scoring rules: 1e6 numbers each."""
+    n = 10**6
+    mean, target = rng.normal(size=n).astype(dtype), rng.normal(size=n).astype(dtype)
+    var = rng.uniform(0.1, 2.0, n).astype(dtype)
+    counts = rng.poisson(2.0, n).astype(dtype)
+    q = dtype(0.9)
+    T = torch.from_numpy
+    return [
+        case(
+            "gaussian_nll",
+            "1e6",
+            lu.gaussian_nll_loss,
+            mean,
+            (target, var),
+            {},
+            lambda x: F.gaussian_nll_loss(x, T(target), T(var)),
+        ),
+        case(
+            "poisson_nll",
+            "1e6",
+            lu.poisson_nll_loss,
+            mean,
+            (counts,),
+            {},
+            lambda x: F.poisson_nll_loss(x, T(counts)),
+        ),
+        case(
+            "pinball",
+            "1e6",
+            lu.pinball_loss,
+            mean,
+            (target,),
+            {"quantile": q},
+            lambda x: torch.maximum(q * (T(target) - x), (q - 1) * (T(target) - x)).mean(),
+        ),
     ]
 
 

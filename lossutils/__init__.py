@@ -9,6 +9,7 @@ Layout (each module holds one family; :mod:`lossutils.registry` lists every publ
 * :mod:`lossutils.multiclass` -- cross-entropy and the negative log-likelihood.
 * :mod:`lossutils.imbalanced` -- weighted BCE and focal losses.
 * :mod:`lossutils.sequence` -- padded token-level cross-entropy, and perplexity.
+* :mod:`lossutils.probabilistic` -- the Gaussian and Poisson NLL and the pinball (quantile) loss.
 * :mod:`lossutils.registry` -- the list of public functions that this package, the API page and
   the tests read.
 * Private, at the bottom: ``lossutils._stable`` (the numerically stable primitives and the
@@ -20,9 +21,11 @@ Layout (each module holds one family; :mod:`lossutils.registry` lists every publ
 
 Every loss is a pure NumPy function ``loss(first, target, *, ..., reduction=)`` that matches
 ``torch.nn.functional`` (PyTorch 2.13) on valid inputs, is numerically stable at extreme logits,
-and raises a clear error on bad input. Each ``loss`` has a ``grad_loss`` twin with the same
-signature that returns the analytic gradient of the reduced loss with respect to the first
-argument.
+and raises a clear error on bad input. (A loss that PyTorch defines with other positional
+arguments takes PyTorch's: ``gaussian_nll_loss(input, target, var)``,
+``margin_ranking_loss(input1, input2, target)``, ``triplet_margin_loss(anchor, positive,
+negative)``.) Each ``loss`` has a ``grad_loss`` twin with the same signature that returns the
+analytic gradient of the reduced loss with respect to the first argument.
 """
 
 from . import registry
@@ -31,6 +34,7 @@ from .advice import choose_loss
 from .binary import *  # noqa: F403
 from .imbalanced import *  # noqa: F403
 from .multiclass import *  # noqa: F403
+from .probabilistic import *  # noqa: F403
 from .regression import *  # noqa: F403
 from .sequence import *  # noqa: F403
 

@@ -99,6 +99,28 @@ LOSSES: tuple[Entry, ...] = (
     ),
     Entry("sequence_cross_entropy", "sequence", "task-types", F + "cross_entropy", "sequence"),
     Entry("sequence_nll_loss", "sequence", "task-types", F + "nll_loss", "sequence"),
+    # Beyond the guide (issue 17)
+    Entry(
+        "gaussian_nll_loss",
+        "probabilistic",
+        "probabilistic-regression",
+        F + "gaussian_nll_loss",
+        "gaussian",
+    ),
+    Entry(
+        "poisson_nll_loss",
+        "probabilistic",
+        "probabilistic-regression",
+        F + "poisson_nll_loss",
+        "counts",
+    ),
+    Entry(
+        "pinball_loss",
+        "probabilistic",
+        "probabilistic-regression",
+        "torch.maximum(q * (t - x), (q - 1) * (t - x)), in torch ops",
+        "quantile",
+    ),
 )
 
 #: The stable output activations.
@@ -124,6 +146,7 @@ MODULES: dict[str, str] = {
     "multiclass": "Multi-class classification",
     "imbalanced": "Imbalanced data",
     "sequence": "Sequences",
+    "probabilistic": "Probabilistic regression",
 }
 
 ENTRIES: tuple[Entry, ...] = ACTIVATIONS + LOSSES + METRICS

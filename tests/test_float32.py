@@ -88,6 +88,17 @@ CASES = [
     ("sequence_cross_entropy", lu.sequence_cross_entropy, (SEQ, SEQ_T), {"reduction": "none"}),
     ("grad_sequence_cross_entropy", lu.grad_sequence_cross_entropy, (SEQ, SEQ_T), {}),
     ("perplexity", lu.perplexity, (SEQ, SEQ_T), {}),
+    *[  # probabilistic regression, margins and embeddings, scoring rules (issue 17)
+        (f"{f.__name__}{kw or ''}", f, args, kw)
+        for pair, args, kws in (
+            (("gaussian_nll_loss",), (Z, T, np.abs(Z) + np.float32(0.1)), ({}, {"full": True})),
+            (("poisson_nll_loss",), (Z / 20, T), ({}, {"full": True})),
+            (("poisson_nll_loss",), (np.abs(Z), T), ({"log_input": False, "full": True},)),
+        )
+        for name in pair
+        for f in (getattr(lu, name), getattr(lu, "grad_" + name))
+        for kw in kws
+    ],
 ]
 CASES = [
     (i, f, (P, T) if "binary_cross_entropy" == f.__name__.removeprefix("grad_") else args, kw)
@@ -108,6 +119,8 @@ ARITHMETIC_ONLY = {
     "grad_nll_loss",
     "sequence_nll_loss",
     "grad_sequence_nll_loss",
+    "pinball_loss",
+    "grad_pinball_loss",
 }
 NOT_NUMERIC = {"choose_loss"}
 
