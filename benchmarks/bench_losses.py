@@ -230,6 +230,10 @@ def issue17_cases(case: Callable, dtype: type, rng: np.random.Generator) -> list
     var = rng.uniform(0.1, 2.0, n).astype(dtype)
     counts = rng.poisson(2.0, n).astype(dtype)
     q = dtype(0.9)
+    s2, order = rng.normal(size=n).astype(dtype), rng.choice(np.array([-1, 1], dtype=dtype), n)
+    scores, classes = rng.normal(size=(10**4, 100)).astype(dtype), rng.integers(0, 100, 10**4)
+    anchor, pos, neg = rng.normal(size=(3, 10**5, 10)).astype(dtype)
+    queries, keys = rng.normal(size=(2, 1000, 128)).astype(dtype)
     T = torch.from_numpy
     return [
         case(
@@ -258,6 +262,44 @@ def issue17_cases(case: Callable, dtype: type, rng: np.random.Generator) -> list
             (target,),
             {"quantile": q},
             lambda x: torch.maximum(q * (T(target) - x), (q - 1) * (T(target) - x)).mean(),
+        ),
+        case(
+            "multi_margin",
+            "1e4x100",
+            lu.multi_margin_loss,
+            scores,
+            (classes,),
+            {},
+            lambda x: F.multi_margin_loss(x, T(classes)),
+        ),
+        case(
+            "margin_ranking",
+            "1e6",
+            lu.margin_ranking_loss,
+            mean,
+            (s2, order),
+            {"margin": 0.5},
+            lambda x: F.margin_ranking_loss(x, T(s2), T(order), margin=0.5),
+        ),
+        case(
+            "triplet_margin",
+            "1e5x10",
+            lu.triplet_margin_loss,
+            anchor,
+            (pos, neg),
+            {},
+            lambda x: F.triplet_margin_loss(x, T(pos), T(neg)),
+        ),
+        case(
+            "info_nce",
+            "1e3x128",
+            lu.info_nce,
+            queries,
+            (keys,),
+            {},
+            lambda x: F.cross_entropy(
+                F.normalize(x) @ F.normalize(T(keys)).T / 0.1, torch.arange(len(keys))
+            ),
         ),
     ]
 

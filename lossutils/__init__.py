@@ -10,6 +10,8 @@ Layout (each module holds one family; :mod:`lossutils.registry` lists every publ
 * :mod:`lossutils.imbalanced` -- weighted BCE and focal losses.
 * :mod:`lossutils.sequence` -- padded token-level cross-entropy, and perplexity.
 * :mod:`lossutils.probabilistic` -- the Gaussian and Poisson NLL and the pinball (quantile) loss.
+* :mod:`lossutils.margins` -- the multiclass margin (SVM), margin ranking, triplet and InfoNCE
+  losses.
 * :mod:`lossutils.registry` -- the list of public functions that this package, the API page and
   the tests read.
 * Private, at the bottom: ``lossutils._stable`` (the numerically stable primitives and the
@@ -33,6 +35,7 @@ from .activations import *  # noqa: F403 (each family module's __all__ comes fro
 from .advice import choose_loss
 from .binary import *  # noqa: F403
 from .imbalanced import *  # noqa: F403
+from .margins import *  # noqa: F403
 from .multiclass import *  # noqa: F403
 from .probabilistic import *  # noqa: F403
 from .regression import *  # noqa: F403

@@ -121,6 +121,30 @@ LOSSES: tuple[Entry, ...] = (
         "torch.maximum(q * (t - x), (q - 1) * (t - x)), in torch ops",
         "quantile",
     ),
+    Entry(
+        "multi_margin_loss", "margins", "margins-and-embeddings", F + "multi_margin_loss", "margin"
+    ),
+    Entry(
+        "margin_ranking_loss",
+        "margins",
+        "margins-and-embeddings",
+        F + "margin_ranking_loss",
+        "ranking",
+    ),
+    Entry(
+        "triplet_margin_loss",
+        "margins",
+        "margins-and-embeddings",
+        F + "triplet_margin_loss",
+        "triplet",
+    ),
+    Entry(
+        "info_nce",
+        "margins",
+        "margins-and-embeddings",
+        F + "cross_entropy(F.normalize(q) @ F.normalize(k).T / tau, arange(N))",
+        "contrastive",
+    ),
 )
 
 #: The stable output activations.
@@ -147,6 +171,7 @@ MODULES: dict[str, str] = {
     "imbalanced": "Imbalanced data",
     "sequence": "Sequences",
     "probabilistic": "Probabilistic regression",
+    "margins": "Margins, rankings and embeddings",
 }
 
 ENTRIES: tuple[Entry, ...] = ACTIVATIONS + LOSSES + METRICS

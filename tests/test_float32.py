@@ -94,6 +94,9 @@ CASES = [
             (("gaussian_nll_loss",), (Z, T, np.abs(Z) + np.float32(0.1)), ({}, {"full": True})),
             (("poisson_nll_loss",), (Z / 20, T), ({}, {"full": True})),
             (("poisson_nll_loss",), (np.abs(Z), T), ({"log_input": False, "full": True},)),
+            (("triplet_margin_loss",), (X, X[::-1].copy(), X + 1), ({}, {"p": 3.0, "swap": True})),
+            (("info_nce",), (X[:200], X[200:400]), ({}, {"temperature": 0.01})),
+            (("multi_margin_loss",), (X, np.abs(Y) % 4), ({}, {"p": 2})),
         )
         for name in pair
         for f in (getattr(lu, name), getattr(lu, "grad_" + name))
@@ -121,6 +124,8 @@ ARITHMETIC_ONLY = {
     "grad_sequence_nll_loss",
     "pinball_loss",
     "grad_pinball_loss",
+    "margin_ranking_loss",
+    "grad_margin_ranking_loss",
 }
 NOT_NUMERIC = {"choose_loss"}
 
