@@ -234,6 +234,8 @@ def issue17_cases(case: Callable, dtype: type, rng: np.random.Generator) -> list
     scores, classes = rng.normal(size=(10**4, 100)).astype(dtype), rng.integers(0, 100, 10**4)
     anchor, pos, neg = rng.normal(size=(3, 10**5, 10)).astype(dtype)
     queries, keys = rng.normal(size=(2, 1000, 128)).astype(dtype)
+    probs = lu.softmax(scores, axis=1)
+    log_p, target_p = lu.log_softmax(scores, axis=1), probs[::-1].copy()
     T = torch.from_numpy
     return [
         case(
@@ -300,6 +302,24 @@ def issue17_cases(case: Callable, dtype: type, rng: np.random.Generator) -> list
             lambda x: F.cross_entropy(
                 F.normalize(x) @ F.normalize(T(keys)).T / 0.1, torch.arange(len(keys))
             ),
+        ),
+        case(
+            "brier_score",
+            "1e4x100",
+            lu.brier_score,
+            probs,
+            (classes,),
+            {},
+            lambda x: ((x - F.one_hot(T(classes), 100).to(x.dtype)) ** 2).sum(1).mean(),
+        ),
+        case(
+            "kl_div",
+            "1e4x100",
+            lu.kl_div,
+            log_p,
+            (target_p,),
+            {"reduction": "batchmean"},
+            lambda x: F.kl_div(x, T(target_p), reduction="batchmean"),
         ),
     ]
 

@@ -12,6 +12,7 @@ Layout (each module holds one family; :mod:`lossutils.registry` lists every publ
 * :mod:`lossutils.probabilistic` -- the Gaussian and Poisson NLL and the pinball (quantile) loss.
 * :mod:`lossutils.margins` -- the multiclass margin (SVM), margin ranking, triplet and InfoNCE
   losses.
+* :mod:`lossutils.scoring` -- the Brier score and the Kullback-Leibler divergence.
 * :mod:`lossutils.registry` -- the list of public functions that this package, the API page and
   the tests read.
 * Private, at the bottom: ``lossutils._stable`` (the numerically stable primitives and the
@@ -39,6 +40,7 @@ from .margins import *  # noqa: F403
 from .multiclass import *  # noqa: F403
 from .probabilistic import *  # noqa: F403
 from .regression import *  # noqa: F403
+from .scoring import *  # noqa: F403
 from .sequence import *  # noqa: F403
 
 __all__ = [*registry.names(), "choose_loss"]

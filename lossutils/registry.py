@@ -145,6 +145,14 @@ LOSSES: tuple[Entry, ...] = (
         F + "cross_entropy(F.normalize(q) @ F.normalize(k).T / tau, arange(N))",
         "contrastive",
     ),
+    Entry(
+        "brier_score",
+        "scoring",
+        "calibration",
+        "((softmax - one_hot) ** 2).sum(1), in torch ops",
+        "probabilities",
+    ),
+    Entry("kl_div", "scoring", "calibration", F + "kl_div", "distributions"),
 )
 
 #: The stable output activations.
@@ -172,6 +180,7 @@ MODULES: dict[str, str] = {
     "sequence": "Sequences",
     "probabilistic": "Probabilistic regression",
     "margins": "Margins, rankings and embeddings",
+    "scoring": "Proper scoring rules",
 }
 
 ENTRIES: tuple[Entry, ...] = ACTIVATIONS + LOSSES + METRICS

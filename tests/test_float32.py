@@ -97,6 +97,8 @@ CASES = [
             (("triplet_margin_loss",), (X, X[::-1].copy(), X + 1), ({}, {"p": 3.0, "swap": True})),
             (("info_nce",), (X[:200], X[200:400]), ({}, {"temperature": 0.01})),
             (("multi_margin_loss",), (X, np.abs(Y) % 4), ({}, {"p": 2})),
+            (("brier_score",), (Q, np.abs(Y) % 4), ({},)),
+            (("kl_div",), (np.log(Q), Q[::-1].copy()), ({}, {"reduction": "batchmean"})),
         )
         for name in pair
         for f in (getattr(lu, name), getattr(lu, "grad_" + name))
