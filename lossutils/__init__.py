@@ -11,6 +11,10 @@ Layout (each module holds one family; :mod:`lossutils.registry` lists every publ
 * :mod:`lossutils.sequence` -- padded token-level cross-entropy, and perplexity.
 * :mod:`lossutils.metrics` -- evaluation metrics that are not losses: precision, recall, F1,
   average precision, ROC AUC, balanced accuracy and calibration error.
+* :mod:`lossutils.probabilistic` -- the Gaussian and Poisson NLL and the pinball (quantile) loss.
+* :mod:`lossutils.margins` -- the multiclass margin (SVM), margin ranking, triplet and InfoNCE
+  losses.
+* :mod:`lossutils.scoring` -- the Brier score and the Kullback-Leibler divergence.
 * :mod:`lossutils.registry` -- the list of public functions that this package, the API page and
   the tests read.
 * Private, at the bottom: ``lossutils._stable`` (the numerically stable primitives and the
@@ -26,9 +30,11 @@ Layout (each module holds one family; :mod:`lossutils.registry` lists every publ
 
 Every loss is a pure NumPy function ``loss(first, target, *, ..., reduction=)`` that matches
 ``torch.nn.functional`` (PyTorch 2.13) on valid inputs, is numerically stable at extreme logits,
-and raises a clear error on bad input. Each ``loss`` has a ``grad_loss`` twin with the same
-signature that returns the analytic gradient of the reduced loss with respect to the first
-argument.
+and raises a clear error on bad input. (A loss that PyTorch defines with other positional
+arguments takes PyTorch's: ``gaussian_nll_loss(input, target, var)``,
+``margin_ranking_loss(input1, input2, target)``, ``triplet_margin_loss(anchor, positive,
+negative)``.) Each ``loss`` has a ``grad_loss`` twin with the same signature that returns the
+analytic gradient of the reduced loss with respect to the first argument.
 """
 
 from . import (
@@ -40,9 +46,12 @@ from .advice import choose_loss
 from .binary import *  # noqa: F403
 from .diagnose import diagnose
 from .imbalanced import *  # noqa: F403
+from .margins import *  # noqa: F403
 from .metrics import *  # noqa: F403
 from .multiclass import *  # noqa: F403
+from .probabilistic import *  # noqa: F403
 from .regression import *  # noqa: F403
+from .scoring import *  # noqa: F403
 from .sequence import *  # noqa: F403
 
 __all__ = [*registry.names(), "choose_loss", "diagnose"]

@@ -25,7 +25,8 @@ class Entry:
             one shape), ``"binary"`` (logits or probabilities and targets in [0, 1] of one
             shape), ``"class"`` (class scores ``(N, C, ...)`` and class indices ``(N, ...)``),
             ``"sequence"`` (scores ``(N, C, T)`` and token ids ``(N, T)``), ``"scores"`` (one
-            array of scores) or ``"counts"`` (one array of class counts).
+            array of scores), ``"class_counts"`` (one array of class counts) or one of the
+            kinds of the Beyond-the-guide losses (``tests/helpers.py`` lists them all).
     """
 
     name: str
@@ -106,6 +107,60 @@ LOSSES: tuple[Entry, ...] = (
     ),
     Entry("sequence_cross_entropy", "sequence", "sequences", F + "cross_entropy", "sequence"),
     Entry("sequence_nll_loss", "sequence", "sequences", F + "nll_loss", "sequence"),
+    # Beyond the guide (issue 17)
+    Entry(
+        "gaussian_nll_loss",
+        "probabilistic",
+        "probabilistic-regression",
+        F + "gaussian_nll_loss",
+        "gaussian",
+    ),
+    Entry(
+        "poisson_nll_loss",
+        "probabilistic",
+        "probabilistic-regression",
+        F + "poisson_nll_loss",
+        "counts",
+    ),
+    Entry(
+        "pinball_loss",
+        "probabilistic",
+        "probabilistic-regression",
+        "torch.maximum(q * (t - x), (q - 1) * (t - x)), in torch ops",
+        "quantile",
+    ),
+    Entry(
+        "multi_margin_loss", "margins", "margins-and-embeddings", F + "multi_margin_loss", "margin"
+    ),
+    Entry(
+        "margin_ranking_loss",
+        "margins",
+        "margins-and-embeddings",
+        F + "margin_ranking_loss",
+        "ranking",
+    ),
+    Entry(
+        "triplet_margin_loss",
+        "margins",
+        "margins-and-embeddings",
+        F + "triplet_margin_loss",
+        "triplet",
+    ),
+    Entry(
+        "info_nce",
+        "margins",
+        "margins-and-embeddings",
+        F + "cross_entropy(F.normalize(q) @ F.normalize(k).T / tau, arange(N))",
+        "contrastive",
+    ),
+    Entry(
+        "brier_score",
+        "scoring",
+        "calibration",
+        "((softmax - one_hot) ** 2).sum(1), in torch ops",
+        "probabilities",
+    ),
+    Entry("kl_div", "scoring", "calibration", F + "kl_div", "distributions"),
 )
 
 #: The stable output activations.
@@ -204,7 +259,7 @@ WEIGHTS: tuple[Entry, ...] = (
         "imbalanced",
         "imbalanced-data",
         "weight= of CrossEntropyLoss; w[1] / w[0] as pos_weight= of BCEWithLogitsLoss",
-        "counts",
+        "class_counts",
     ),
 )
 
@@ -216,6 +271,9 @@ MODULES: dict[str, str] = {
     "multiclass": "Multi-class classification",
     "imbalanced": "Imbalanced data",
     "sequence": "Sequences",
+    "probabilistic": "Probabilistic regression",
+    "margins": "Margins, rankings and embeddings",
+    "scoring": "Proper scoring rules",
     "metrics": "Evaluation metrics",
 }
 

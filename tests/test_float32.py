@@ -102,6 +102,22 @@ CASES = [
     ("sequence_cross_entropy", lu.sequence_cross_entropy, (SEQ, SEQ_T), {"reduction": "none"}),
     ("grad_sequence_cross_entropy", lu.grad_sequence_cross_entropy, (SEQ, SEQ_T), {}),
     ("perplexity", lu.perplexity, (SEQ, SEQ_T), {}),
+    *[  # probabilistic regression, margins and embeddings, scoring rules (issue 17)
+        (f"{f.__name__}{kw or ''}", f, args, kw)
+        for pair, args, kws in (
+            (("gaussian_nll_loss",), (Z, T, np.abs(Z) + np.float32(0.1)), ({}, {"full": True})),
+            (("poisson_nll_loss",), (Z / 20, T), ({}, {"full": True})),
+            (("poisson_nll_loss",), (np.abs(Z), T), ({"log_input": False, "full": True},)),
+            (("triplet_margin_loss",), (X, X[::-1].copy(), X + 1), ({}, {"p": 3.0, "swap": True})),
+            (("info_nce",), (X[:200], X[200:400]), ({}, {"temperature": 0.01})),
+            (("multi_margin_loss",), (X, np.abs(Y) % 4), ({}, {"p": 2})),
+            (("brier_score",), (Q, np.abs(Y) % 4), ({},)),
+            (("kl_div",), (np.log(Q), Q[::-1].copy()), ({}, {"reduction": "batchmean"})),
+        )
+        for name in pair
+        for f in (getattr(lu, name), getattr(lu, "grad_" + name))
+        for kw in kws
+    ],
 ]
 CASES = [
     (i, f, (P, T) if "binary_cross_entropy" == f.__name__.removeprefix("grad_") else args, kw)
@@ -122,6 +138,10 @@ ARITHMETIC_ONLY = {
     "grad_nll_loss",
     "sequence_nll_loss",
     "grad_sequence_nll_loss",
+    "pinball_loss",
+    "grad_pinball_loss",
+    "margin_ranking_loss",
+    "grad_margin_ranking_loss",
 }
 NOT_NUMERIC = {"choose_loss", "diagnose"}  # advice and checks, not losses
 # lossutils.metrics: counts, sorts and means over the whole data set, reported as Python floats
