@@ -48,6 +48,15 @@ _FIRST = {
     "sequence_nll_loss": "log-probabilities",
 }
 
+# The losses the doctor knows: those whose arguments are element-wise values, binary targets,
+# class indices or token sequences (the guide's losses, and perplexity). Evaluation metrics are
+# not losses, and the Beyond-the-guide losses (variances, counts, quantiles, margins, embeddings)
+# have fingerprints of their own that these checks do not read.
+_KINDS = ("elementwise", "binary", "class", "sequence")
+_DIAGNOSED = tuple(
+    e for e in registry.LOSSES + registry.METRICS if e.inputs in _KINDS and e.module != "metrics"
+)
+
 # Machine epsilon of PyTorch's floating dtypes (NumPy has no bfloat16 to ask).
 _TORCH_EPS = {
     "torch.float64": 2.0**-52,
@@ -95,10 +104,11 @@ def _loss_kind(loss: str | Callable) -> tuple[str, str, str]:
     """The loss's name, what its two arguments are (the registry's ``inputs``: "elementwise",
     "binary", "class" or "sequence") and what its first argument must be."""
     name = loss if isinstance(loss, str) else getattr(loss, "__name__", None)
-    entries = {e.name: e for e in registry.LOSSES + registry.METRICS}
+    entries = {e.name: e for e in _DIAGNOSED}
     if name not in entries:
         raise ValueError(
-            f"loss must be the name of a lossutils loss ({', '.join(entries)}), got {loss!r}"
+            f"loss must be the name of a lossutils loss the doctor knows ({', '.join(entries)}), "
+            f"got {loss!r}"
         )
     kind = entries[name].inputs
     return name, kind, _FIRST.get(name, "values" if kind == "elementwise" else "logits")
@@ -367,7 +377,9 @@ def diagnose(
         output: what the model produced for the batch (a NumPy array, a list, or a PyTorch
             tensor on any device and in any dtype).
         target: the batch's targets, in the format the loss takes.
-        loss: the name of a ``lossutils`` loss (``"cross_entropy"``), or the function itself.
+        loss: the name of a ``lossutils`` loss (``"cross_entropy"``), or the function itself:
+            a loss of the guide's kinds (regression, binary, multi-label, multi-class, imbalanced
+            and sequence losses, and ``perplexity``).
         **loss_kwargs: what would be passed to the loss (``ignore_index``, ``weight``,
             ``pos_weight``, ...); the checks read ``ignore_index`` and the class weights.
 
