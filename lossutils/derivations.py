@@ -1,9 +1,9 @@
 r"""Where the losses come from, in SymPy: likelihoods, their minus logs, and gradients.
 
 Every function returns a :class:`Derivation`: a short chain of named steps, each
-an exact SymPy expression, that a notebook displays as typeset math (it has a
-``_repr_latex_``) and that ``tests/test_derivations.py`` proves, step by step,
-symbolically and against ``lossutils`` and PyTorch autograd at random points.
+an exact SymPy expression, that a notebook displays as typeset math with each
+step's reason under it (``_repr_markdown_``; ``latex()`` gives an aligned block)
+and that ``tests/test_derivations.py`` proves, step by step, symbolically and against ``lossutils`` and PyTorch autograd at random points.
 
 Two families:
 
@@ -177,6 +177,14 @@ def _note_latex(note: str) -> str:
     )
 
 
+def _sentence(note: str) -> str:
+    """A note as a sentence: a capital first letter (unless it starts with math) and a full stop."""
+    note = note.strip()
+    if not note.startswith("$"):
+        note = note[0].upper() + note[1:]
+    return note if note.endswith((".", "!", "?")) else note + "."
+
+
 @dataclass(frozen=True)
 class Step:
     r"""One line of a derivation: ``lhs = rhs``, with a reason.
@@ -200,7 +208,7 @@ class Step:
 
 @dataclass(frozen=True)
 class Derivation:
-    r"""A chain of :class:`Step` s that displays as aligned, typeset math in Jupyter.
+    r"""A chain of :class:`Step` s that displays as typeset math in Jupyter, reasons in words.
 
     Example:
       >>> d = identity_mse_gradient()
@@ -272,6 +280,40 @@ class Derivation:
 
     def _repr_latex_(self) -> str:
         return f"$$\n{self.latex()}\n$$"
+
+    def markdown(self, keys=None) -> str:
+        r"""The steps as Markdown: each equation on its own, and its reason under it in words.
+
+        This is how a notebook and the website show a derivation (``_repr_markdown_``, which
+        they prefer to ``_repr_latex_``): the reasons wrap like prose, so a derivation fits
+        a laptop's column and a phone's, where :meth:`latex`'s right-hand column of reasons
+        does not. A line that continues the one above starts with its ``=``.
+
+        Example:
+          >>> print(identity_mse_gradient().markdown())
+          $$
+          \ell(z) = \left(z - y\right)^{2}
+          $$
+          <BLANKLINE>
+          *Squared error of the raw output $\hat y = z$ (PyTorch: no $\tfrac12$).*
+          <BLANKLINE>
+          $$
+          \frac{\partial \ell}{\partial z} = 2 \left(z - y\right)
+          $$
+          <BLANKLINE>
+          *$2 \times$ the residual: never saturates.*
+        """
+        blocks = []
+        for step in self.steps:
+            if keys is not None and step.key not in keys:
+                continue
+            blocks.append(f"$$\n{step.lhs} = {sp.latex(step.rhs, order='none')}\n$$")
+            if step.note:
+                blocks.append(f"*{_sentence(step.note)}*")
+        return "\n\n".join(blocks)
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
 
 
 @dataclass(frozen=True)

@@ -196,6 +196,27 @@ def test_every_derivation_renders_as_aligned_latex():
         d.only("nll", "no such step")
 
 
+def test_every_derivation_shows_each_reason_under_its_equation():
+    """The notebook and the website show the Markdown: one display per step, its reason in
+    words right under it (not in a right-hand column that a phone's width cuts off)."""
+    for name, d in DERIVATIONS.items():
+        assert d._repr_markdown_() == d.markdown()
+        blocks = d.markdown().split("\n\n")
+        shown = iter(blocks)
+        for step in d.steps:
+            equation = next(shown)
+            assert equation.startswith("$$\n") and equation.endswith("\n$$"), (name, step.key)
+            assert f" = {sp.latex(step.rhs, order='none')}\n" in equation, (name, step.key)
+            assert " && " not in equation, (name, step.key)  # no column of reasons
+            if step.note:
+                reason = next(shown)
+                assert reason.startswith("*") and reason.endswith(".*"), (name, step.key)
+                assert step.note[1:].rstrip(".") in reason, (name, step.key)
+        assert next(shown, None) is None, name
+    part = DERIVATIONS["gaussian_nll"].markdown(keys=["nll"])
+    assert part.count("$$") == 2
+
+
 # --------------------------------------------------------------------------
 # The building blocks
 # --------------------------------------------------------------------------
