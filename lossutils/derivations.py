@@ -3,7 +3,8 @@ r"""Where the losses come from, in SymPy: likelihoods, their minus logs, and gra
 Every function returns a :class:`Derivation`: a short chain of named steps, each
 an exact SymPy expression, that a notebook displays as typeset math with each
 step's reason under it (``_repr_markdown_``; ``latex()`` gives an aligned block)
-and that ``tests/test_derivations.py`` proves, step by step, symbolically and against ``lossutils`` and PyTorch autograd at random points.
+and that ``tests/test_derivations.py`` proves, step by step, symbolically and
+against ``lossutils`` and PyTorch autograd at random points.
 
 Two families:
 
