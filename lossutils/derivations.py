@@ -40,6 +40,7 @@ References:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 import sympy as sp
@@ -178,6 +179,55 @@ def _note_latex(note: str) -> str:
     )
 
 
+#: About how many characters of typeset math fit on one line of the website's text column
+#: (768 px at 1280 px) with room to spare: a longer sum is broken after a + or a - sign.
+_LINE_WIDTH = 48
+
+
+def _visible_width(tex: str) -> int:
+    """A rough count of the characters a piece of LaTeX shows (commands and braces show none)."""
+    tex = re.sub(r"\\(left|right|,|:|;|!)", "", tex)
+    tex = re.sub(r"\\(log|exp)\b", "log", tex)
+    tex = re.sub(r"\\[a-zA-Z]+", "x", tex)
+    return len(re.sub(r"[{}^_\s]", "", tex))
+
+
+def _top_level_terms(tex: str) -> list[str]:
+    """Split LaTeX at the + and - signs outside braces and brackets: ``["a", "- b", "+ c"]``."""
+    terms, depth, start, i = [], 0, 0, 0
+    while i < len(tex):
+        if tex.startswith(("\\left", "\\begin"), i):
+            depth += 1
+        elif tex.startswith(("\\right", "\\end"), i):
+            depth -= 1
+        elif tex[i] in "{":
+            depth += 1
+        elif tex[i] in "}":
+            depth -= 1
+        elif tex[i] in "+-" and depth == 0 and i > 0 and tex[i - 1] == " ":
+            terms.append(tex[start:i].strip())
+            start = i
+        i += 1
+    terms.append(tex[start:].strip())
+    return [t for t in terms if t]
+
+
+def _display(lhs: str, rhs: str) -> str:
+    """``lhs = rhs`` as display math; a long sum on several lines, each starting with its sign."""
+    terms = _top_level_terms(rhs)
+    if _visible_width(rhs) <= _LINE_WIDTH or len(terms) < 2:
+        return f"{lhs} = {rhs}"
+    lines, current = [], ""
+    for term in terms:
+        if current and _visible_width(current + term) > _LINE_WIDTH:
+            lines.append(current)
+            current = ""
+        current = f"{current} {term}".strip()
+    lines.append(current)
+    body = " \\\\\n&\\quad ".join(lines)
+    return f"\\begin{{aligned}}\n{lhs} ={{}} &{body}\n\\end{{aligned}}"
+
+
 def _sentence(note: str) -> str:
     """A note as a sentence: a capital first letter (unless it starts with math) and a full stop."""
     note = note.strip()
@@ -308,7 +358,7 @@ class Derivation:
         for step in self.steps:
             if keys is not None and step.key not in keys:
                 continue
-            blocks.append(f"$$\n{step.lhs} = {sp.latex(step.rhs, order='none')}\n$$")
+            blocks.append(f"$$\n{_display(step.lhs, sp.latex(step.rhs, order='none'))}\n$$")
             if step.note:
                 blocks.append(f"*{_sentence(step.note)}*")
         return "\n\n".join(blocks)
