@@ -8,9 +8,10 @@ metadata (``mystnb: image: alt`` and ``mystnb: figure: caption``), where the sit
 
 In a notebook (IPython), importing this module also changes how figures are *shown*, never how
 they are drawn (:func:`show_figures_for_every_screen`): each figure is sent as a PNG at twice its
-pixel size, so it is crisp on high-DPI screens, and a figure of several panels also as a
-*stacked* copy (:func:`stacked`, the panels one under another), which the website shows on
-narrow screens instead of shrinking the panels side by side to an illegible size.
+pixel size, so it is crisp on high-DPI screens. When the website's build runs a chapter, a figure
+of several panels is also saved *stacked* (:func:`stacked`, the panels one under another), and
+the site shows that copy on narrow screens instead of shrinking the panels side by side to an
+illegible size.
 
 matplotlib is imported here, not in ``lossutils/__init__.py``, so the loss library itself needs
 only NumPy.
@@ -18,8 +19,12 @@ only NumPy.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import os
 import pickle
 from collections.abc import Sequence
+from pathlib import Path
 
 import matplotlib
 
@@ -29,7 +34,14 @@ if matplotlib.get_backend().lower() not in {"module://matplotlib_inline.backend_
 
 import matplotlib.pyplot as plt
 
-__all__ = ["PALETTE", "STACKED_MIME", "new_figure", "check_labelled", "stacked"]
+__all__ = [
+    "PALETTE",
+    "STACKED_FIGURES_ENV",
+    "new_figure",
+    "check_labelled",
+    "stacked",
+    "show_figures_for_every_screen",
+]
 
 #: Okabe & Ito's colour-blind-safe palette (black first, for "truth" lines).
 PALETTE = ("#000000", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
@@ -49,9 +61,11 @@ _STACKED_WIDTH_IN = 3.5
 # A stacked panel is a little lower than a side-by-side one: it needs no room for a neighbour.
 _STACKED_PANEL_HEIGHT = 0.9
 
-#: The MIME type of a figure's stacked copy in a notebook's output (next to its ``image/png``):
-#: base64 PNG, read by the website's build (``_ext/figures.py``) and ignored by notebook viewers.
-STACKED_MIME = "image/x-lossutils-stacked+png"
+#: The environment variable naming the folder where a multi-panel figure's stacked copy is saved,
+#: as ``<SHA-256 of the figure's PNG>.png``: set by the website's build for its kernels
+#: (``_ext/site_figures.py``), which finds each copy by the PNG it belongs to. Unset (Jupyter,
+#: Colab), nothing is saved and the notebook's outputs are the figures alone.
+STACKED_FIGURES_ENV = "LOSSUTILS_STACKED_FIGURES"
 
 
 def _per_panel(value: str | Sequence[str], n: int, name: str) -> list[str]:
@@ -139,8 +153,8 @@ def stacked(fig):
       fig: a figure from :func:`new_figure`.
 
     Returns:
-      A new figure (closed: pyplot does not show it), or None when ``fig`` has one panel or
-      does not come from :func:`new_figure`.
+      The stacked copy, a new figure that pyplot does not show; None when ``fig`` has one
+      panel or does not come from :func:`new_figure`.
 
     Example:
       >>> fig, axes = new_figure(ncols=2, title=["a", "b"], xlabel="x", ylabel="y")
@@ -169,19 +183,28 @@ def stacked(fig):
     return copy
 
 
-def _stacked_bundle(fig):
-    """IPython's mime-bundle formatter: the stacked copy as a second image of the output."""
+def _png_for_display(fig):
+    """IPython's ``image/png`` formatter: the figure at twice its pixels, with its size at 1x;
+    with :data:`STACKED_FIGURES_ENV` set, the stacked copy of a multi-panel figure is saved."""
     from IPython.core.pylabtools import retina_figure
 
-    tall = stacked(fig)
-    if tall is None:
+    shown = retina_figure(fig)
+    if shown is None:  # an empty figure
         return None
-    data, size = retina_figure(tall, base64=True)
-    return {STACKED_MIME: data}, {STACKED_MIME: size}
+    png, size = shown
+    folder = os.environ.get(STACKED_FIGURES_ENV)
+    tall = stacked(fig) if folder else None
+    if tall is not None:
+        tall_png, _ = retina_figure(tall)
+        path = Path(folder) / f"{hashlib.sha256(png).hexdigest()}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(tall_png)
+    return base64.b64encode(png).decode("ascii"), size
 
 
 def show_figures_for_every_screen() -> bool:
-    """In IPython, show each figure as a 2x PNG and add a stacked copy of multi-panel figures.
+    """In IPython, show each figure as a 2x PNG (and save the stacked copy of a multi-panel
+    figure where :data:`STACKED_FIGURES_ENV` says).
 
     The PNG carries its size at 1x (``width``, ``height`` in the output's metadata), which
     JupyterLab and the website use: the figure takes the same room as before, with twice the
@@ -197,16 +220,13 @@ def show_figures_for_every_screen() -> bool:
     shell = get_ipython()
     if shell is None or not hasattr(shell, "display_formatter"):
         return False
-    from IPython.core.pylabtools import retina_figure
     from matplotlib.figure import Figure
 
     if matplotlib.get_backend() == "module://matplotlib_inline.backend_inline":
         # pyplot loads its backend on the first figure, and the inline backend then registers
         # its own 1x PNG formatter: load it now, so that the formatter below comes after it.
         import matplotlib_inline.backend_inline  # noqa: F401
-    formatters = shell.display_formatter
-    formatters.formatters["image/png"].for_type(Figure, lambda fig: retina_figure(fig, base64=True))
-    formatters.mimebundle_formatter.for_type(Figure, _stacked_bundle)
+    shell.display_formatter.formatters["image/png"].for_type(Figure, _png_for_display)
     return True
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 
 import matplotlib
@@ -13,7 +14,13 @@ from nbclient import NotebookClient
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from lossutils.plotting import PALETTE, STACKED_MIME, check_labelled, new_figure, stacked
+from lossutils.plotting import (
+    PALETTE,
+    STACKED_FIGURES_ENV,
+    check_labelled,
+    new_figure,
+    stacked,
+)
 
 
 def test_new_figure_labels_and_style():
@@ -49,21 +56,25 @@ def _png_size(data: str) -> tuple[int, int]:
     return Image.open(io.BytesIO(base64.b64decode(data))).size
 
 
-def test_every_figure_is_shown_in_a_notebook_crisp_and_stacked(tmp_path):
-    """Three figures in three cells give three images (a past bug showed only the first), each a
-    PNG at twice the pixels of the size it is shown at; a two-panel figure also comes stacked."""
-    cell = "fig, ax = new_figure(title='t', xlabel='x', ylabel='y')\nax.plot([0, 1], [0, 1]);"
-    two = "fig, axes = new_figure(ncols=2, title='t', xlabel='x', ylabel='y', width=7.2)"
-    nb = nbformat.v4.new_notebook(
-        cells=[
-            nbformat.v4.new_code_cell("from lossutils.plotting import new_figure"),
-            *[nbformat.v4.new_code_cell(cell) for _ in range(3)],
-            nbformat.v4.new_code_cell(two),
-        ]
-    )
+def _run(cells: list[str], tmp_path):
+    """Run code cells in a fresh kernel (which inherits this process's environment)."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     NotebookClient(
         nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     ).execute()
+    return nb
+
+
+ONE = "fig, ax = new_figure(title='t', xlabel='x', ylabel='y')\nax.plot([0, 1], [0, 1]);"
+TWO = "fig, axes = new_figure(ncols=2, title='t', xlabel='x', ylabel='y', width=7.2)"
+IMPORT = "from lossutils.plotting import new_figure"
+
+
+def test_every_figure_is_shown_in_a_notebook_crisp(tmp_path, monkeypatch):
+    """Three figures in three cells give three images (a past bug showed only the first), each a
+    PNG at twice the pixels of the size it is shown at, and nothing else in the output."""
+    monkeypatch.delenv(STACKED_FIGURES_ENV, raising=False)
+    nb = _run([IMPORT, ONE, ONE, ONE, TWO], tmp_path)
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) == 4
     for output in images:
@@ -71,11 +82,20 @@ def test_every_figure_is_shown_in_a_notebook_crisp_and_stacked(tmp_path):
         shown = output["metadata"]["image/png"]
         assert (width // 2, height // 2) == (shown["width"], shown["height"])  # 2x: crisp
         assert 600 <= shown["width"] <= 740  # the figure at 100 dpi, with a tight bounding box
-    assert [STACKED_MIME in o["data"] for o in images] == [False, False, False, True]
-    width, height = _png_size(images[-1]["data"][STACKED_MIME])
-    shown = images[-1]["metadata"][STACKED_MIME]
-    assert (width // 2, height // 2) == (shown["width"], shown["height"])
-    assert shown["width"] <= 362 and height > width  # one column, a 390 px phone's text
+        assert set(output["data"]) == {"image/png", "text/plain"}
+    assert not list(tmp_path.rglob("*.png"))  # no stacked copy unless the build asks
+
+
+def test_the_site_build_gets_a_stacked_copy_of_each_multi_panel_figure(tmp_path, monkeypatch):
+    folder = tmp_path / "stacked"
+    monkeypatch.setenv(STACKED_FIGURES_ENV, str(folder))
+    nb = _run([IMPORT, ONE, TWO], tmp_path)
+    images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    wide = base64.b64decode(images[1]["data"]["image/png"])
+    (copy,) = folder.iterdir()  # one copy: the two-panel figure's, named by its PNG
+    assert copy.name == f"{hashlib.sha256(wide).hexdigest()}.png"
+    width, height = _png_size(base64.b64encode(copy.read_bytes()))
+    assert width // 2 <= 362 and height > width  # one column, a 390 px phone's text
 
 
 def test_stacked_puts_panels_in_one_column_and_leaves_the_figure_alone():
