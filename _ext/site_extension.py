@@ -80,7 +80,23 @@ def point_colab_at_notebooks(app, pagename, templatename, context, doctree):
                 button["url"] = f"{prefix}/blob/{branch}/{PurePosixPath(pagename).name}.ipynb"
 
 
+#: The site's features, one small module each in _ext/, set up by setup() below: the outline
+#: (chapter-opening boxes, the landing page's start, table and map), labelled code toggles and
+#: one-click solutions, stacked figures for phones, the cheat sheet, author-year citations with
+#: links back, and search ranking.
+FEATURES = (
+    "site_outline",
+    "site_code_cells",
+    "site_figures",
+    "site_cheatsheet",
+    "site_citations",
+    "site_search",
+)
+
+
 def setup(app):
+    for feature in FEATURES:
+        app.setup_extension(feature)
     app.add_config_value("colab_notebooks_branch", "notebooks", "html")
     app.connect("config-inited", declare_favicon)
     # After sphinx-book-theme adds its launch buttons (priority 501).
