@@ -50,8 +50,11 @@ logger = logging.getLogger(__name__)
 OUTLINE_FILE = "_outline.yml"
 
 
-class outline_placeholder(nodes.General, nodes.Element):  # noqa: N801 (docutils' node style)
-    """Where a box, the start, the table or the map goes; replaced before the page is written."""
+def placeholder(kind: str) -> nodes.container:
+    """Where the start, the table or the map goes; replaced before the page is written. A plain
+    container, not a node class of this module: sphinx-exercise keeps whole doctrees in the
+    pickled environment, which tools then load without ``_ext`` on their path."""
+    return nodes.container("", classes=["site-outline-placeholder"], site_outline=kind)
 
 
 # -- reading: count a chapter --------------------------------------------------------------------
@@ -142,8 +145,6 @@ def read_chapter(app, doctree) -> None:
     section = doctree.next_node(nodes.section)
     if section is None or not isinstance(section.children[0], nodes.title):
         logger.warning("a chapter without a title: no place for its box", location=docname)
-        return
-    section.insert(1, outline_placeholder(kind="opening"))
 
 
 def purge(app, env, docname) -> None:
@@ -183,7 +184,7 @@ class OutlineDirective(SphinxDirective):
             self.env.course_outline_pages = set()
         self.env.course_outline_pages.add(self.env.docname)
         kind = self.name.removeprefix("course-")
-        return [outline_placeholder(kind=kind)]
+        return [placeholder(kind)]
 
 
 # -- rendering -----------------------------------------------------------------------------------
@@ -529,11 +530,15 @@ class FillOutline(SphinxPostTransform):
         app, docname = self.app, self.env.docname
         if not hasattr(self.env, "course_reading"):
             self.env.course_reading = {}
-        for node in list(self.document.findall(outline_placeholder)):
-            kind = node["kind"]
-            if kind == "opening":
-                new = [opening_box(app, docname)]
-            elif kind == "start":
+        if _outline(app).for_doc(docname) is not None:
+            section = self.document.next_node(nodes.section)
+            if section is not None and isinstance(section.children[0], nodes.title):
+                section.insert(1, opening_box(app, docname))  # under the chapter's title
+        for node in list(self.document.findall(nodes.container)):
+            kind = node.get("site_outline")
+            if kind is None:
+                continue
+            if kind == "start":
                 new = [course_start(app, docname)]
             elif kind == "chapters":
                 new = [chapters_table(app, docname)]
@@ -545,7 +550,6 @@ class FillOutline(SphinxPostTransform):
 
 
 def setup(app):
-    app.add_node(outline_placeholder)
     for name in ("course-start", "course-chapters", "course-map"):
         app.add_directive(name, OutlineDirective)
     app.connect("config-inited", check_outline)

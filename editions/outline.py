@@ -230,6 +230,39 @@ def opening_markdown(
     return "\n".join(f"> {line}".rstrip() for line in lines)
 
 
+def chapter_opening(
+    docname: str, targets, reading: Reading | None, outline: Outline | None = None
+) -> str | None:
+    """The Markdown box of a chapter page (``chapters/NAME``) as the site shows it, or None for
+    a page without an outline entry.
+
+    Args:
+      docname: the chapter's page.
+      targets: the book's :class:`editions.targets.Targets` (the prerequisites' numbers, URLs).
+      reading: what the build counted in the chapter (:func:`reading_from_doctrees`).
+      outline: the outline (default: ``_outline.yml``).
+    """
+    entry = (outline if outline is not None else load_outline()).for_doc(docname)
+    if entry is None:
+        return None
+    needs = {}
+    for need in entry.needs:
+        page = targets.page(f"chapters/{need}")
+        needs[need] = (page.number or page.title, page.url)
+    return opening_markdown(entry, reading, needs)
+
+
+def reading_from_doctrees(doctrees: Path) -> dict[str, Reading]:
+    """What a finished build counted in each chapter, from its ``environment.pickle``."""
+    import pickle
+
+    path = Path(doctrees) / "environment.pickle"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: build the book first (`make book`)")
+    with path.open("rb") as f:
+        return dict(getattr(pickle.load(f), "course_reading", {}))
+
+
 def _join(items: list[str]) -> str:
     """``a, b and c``."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 
 from editions.bibliography import Bibliography
-from editions.outline import load_outline, opening_markdown
+from editions.outline import chapter_opening, load_outline
 from editions.reader import load_glue, reader_notebook
 from editions.site import Site
 from editions.targets import Targets
@@ -52,15 +52,10 @@ def write_reader_notebook(app, pagename, templatename, context, doctree):
 def _opening(app, pagename: str, targets: Targets) -> str | None:
     """The chapter-opening box the site shows (``_ext/site_outline.py``), as Markdown."""
     path = Path(app.srcdir) / "_outline.yml"
-    entry = load_outline(path).for_doc(pagename) if path.is_file() else None
-    if entry is None:
+    if not path.is_file():
         return None
-    needs = {}
-    for need in entry.needs:
-        page = targets.page(f"chapters/{need}")
-        needs[need] = (page.number or page.title, page.url)
     reading = getattr(app.env, "course_reading", {}).get(pagename)
-    return opening_markdown(entry, reading, needs)
+    return chapter_opening(pagename, targets, reading, load_outline(path))
 
 
 def setup(app):

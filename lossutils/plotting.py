@@ -33,6 +33,7 @@ if matplotlib.get_backend().lower() not in {"module://matplotlib_inline.backend_
     matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+from matplotlib.legend import Legend
 
 __all__ = [
     "PALETTE",
@@ -176,11 +177,31 @@ def stacked(fig):
         if spec is None or ax.get_label() == "<colorbar>":
             continue  # colour bars follow their panel (constrained layout places them)
         ax.set_subplotspec(grid[spec.colspan.start, 0])
-    for legend in copy.legends:
-        legend.set_ncols(1)
+    for legend in list(copy.legends):  # a figure legend in one column: as narrow as a panel
+        _one_column(copy, legend)
     copy.set_size_inches(_STACKED_WIDTH_IN, fig.get_figheight() * ncols * _STACKED_PANEL_HEIGHT)
     copy.draw_without_rendering()  # lay it out now, while the figure is known to be valid
     return copy
+
+
+_LOCATIONS = {code: name for name, code in Legend.codes.items()}
+
+
+def _one_column(fig, legend) -> None:
+    """Replace a figure legend with the same one in a single column (its layout is fixed when
+    it is made, so it is made again)."""
+    handles, labels = legend.legend_handles, [text.get_text() for text in legend.get_texts()]
+    location = _LOCATIONS.get(legend._get_loc(), "best")
+    outside = getattr(legend, "_outside_loc", None)
+    legend.remove()
+    fig.legend(
+        handles,
+        labels,
+        loc=f"outside {location}" if outside else location,
+        ncols=1,
+        fontsize=legend.prop.get_size(),
+        frameon=legend.get_frame_on(),
+    )
 
 
 def _png_for_display(fig):

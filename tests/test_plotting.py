@@ -111,7 +111,13 @@ def test_stacked_puts_panels_in_one_column_and_leaves_the_figure_alone():
     boxes = [ax.get_position() for ax in panels]
     assert boxes[0].y0 > boxes[1].y0 > boxes[2].y0  # top to bottom, in order
     assert max(b.x0 for b in boxes) - min(b.x0 for b in boxes) < 0.1  # one column
-    assert tall.legends[0]._ncols == 1 and fig.legends[0]._ncols == 3
+    # The figure legend is made again in one column: its three entries stacked, same labels.
+    (legend,) = tall.legends
+    tall.draw_without_rendering()
+    rows = {round(t.get_window_extent().y0) for t in legend.get_texts()}
+    assert [t.get_text() for t in legend.get_texts()] == ["one", "two", "three"] and len(rows) == 3
+    assert fig.legends[0]._ncols == 3
+    assert tall.get_tightbbox().width <= 3.6 * tall.dpi  # nothing sticks out of 3.5 in
     assert [ax.get_subplotspec().get_geometry()[:2] for ax in axes] == [(1, 3)] * 3  # unchanged
     assert tall.number not in plt.get_fignums()  # pyplot does not show the copy
     check_labelled(tall)
