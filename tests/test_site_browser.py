@@ -964,3 +964,16 @@ def test_search_ranks_chapters_above_api_entries(browser, site, word):
     assert max(i for i, k in enumerate(kinds) if k == "chapter") < min(
         i for i, k in enumerate(kinds) if k == "api"
     ), list(zip(kinds, results))[:12]
+
+
+def test_make_screenshots_shoots_every_page_on_a_laptop_and_a_phone(browser, site, tmp_path):
+    """`make screenshots` writes each page at 1280 px and at 390 px, light and dark."""
+    from screenshots import shoot_site, shot_name
+
+    _, html = site
+    shoot_site(browser, html, [CHAPTERS[0]], tmp_path)
+    for screen, width in (("laptop", 1280), ("phone", 390)):
+        for dark in (False, True):
+            header = (tmp_path / shot_name(CHAPTERS[0], screen, dark)).read_bytes()[:24]
+            assert header[:8] == b"\x89PNG\r\n\x1a\n"
+            assert struct.unpack(">II", header[16:24])[0] == width, (screen, dark)
