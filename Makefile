@@ -22,7 +22,7 @@ help:
 	@echo "make lint     - ruff check and ruff format --check on every Python file"
 	@echo "make chapter CH=chapters/what-is-a-loss.md - execute one chapter alone"
 	@echo "make notebooks - build the book, then copy every chapter's reader notebook into $(BUILD)/notebooks"
-	@echo "make screenshots - build the site, then a PNG of every page (and of make lab) into $(BUILD)/screenshots"
+	@echo "make screenshots - build the site, then a PNG of every page, laptop and phone, light and dark (and of make lab), into $(BUILD)/screenshots"
 	@echo "make lab      - start JupyterLab on the chapters' reader notebooks, copied into notebooks/"
 	@echo "make lab-source - start JupyterLab on the repository, to edit a chapter's MyST source as a notebook"
 	@echo "make bench    - time every loss and gradient against single-threaded PyTorch"
@@ -78,8 +78,8 @@ chapter: $(STAMP)
 notebooks: book
 	$(BIN)/python scripts/notebooks.py --site $(BUILD)/html --out $(BUILD)/notebooks
 
-# Full-page PNGs of every page of the site, light and dark, and of a chapter opened from
-# `make lab`, for review (needs Debian's chromium).
+# Full-page PNGs of every page of the site, on a laptop (1280 px) and a phone (390 px), light and
+# dark, and of a chapter opened from `make lab`, for review (needs Debian's chromium).
 screenshots: notebooks
 	$(BIN)/python scripts/screenshots.py --site $(BUILD)/html --notebooks $(BUILD)/notebooks --out $(BUILD)/screenshots
 

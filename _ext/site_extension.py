@@ -125,7 +125,23 @@ def use_exact_stream_merge() -> None:
     myst_nb.core.render.coalesce_streams = merge_streams
 
 
+#: The site's features, one small module each in _ext/, set up by setup() below: the outline
+#: (chapter-opening boxes, the landing page's start, table and map), labelled code toggles and
+#: one-click solutions, stacked figures for phones, the cheat sheet, author-year citations with
+#: links back, and search ranking.
+FEATURES = (
+    "site_outline",
+    "site_code_cells",
+    "site_figures",
+    "site_cheatsheet",
+    "site_citations",
+    "site_search",
+)
+
+
 def setup(app):
+    for feature in FEATURES:
+        app.setup_extension(feature)
     app.add_config_value("colab_notebooks_branch", "notebooks", "html")
     use_exact_stream_merge()  # in setup, so that the parallel readers (forked later) inherit it
     app.connect("config-inited", declare_favicon)

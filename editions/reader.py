@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
@@ -73,6 +74,7 @@ def reader_notebook(
     drop_tags: Iterable[str] = (CHECK_TAG,),
     solutions: Solutions = "fold",
     stub: Callable[[str], str] | None = None,
+    opening: str | None = None,
 ) -> NotebookNode:
     """The reader edition of ``chapter`` (a MyST Markdown notebook).
 
@@ -88,6 +90,9 @@ def reader_notebook(
       solutions: ``"fold"`` (the reader: folded), ``"show"``, or ``"remove"`` (student
         coursework: no solution prose, and no solution code unless ``stub`` is given).
       stub: with ``solutions="remove"``, keep each solution code cell with ``stub(source)``.
+      opening: Markdown to show right under the chapter's title: the site's chapter-opening
+        box (what you will learn, what you need first, the time;
+        :func:`editions.outline.opening_markdown`).
 
     Returns:
       A valid nbformat 4 notebook.
@@ -118,9 +123,12 @@ def reader_notebook(
         if drop & set(cell.metadata.get("tags", [])):
             continue
         if cell.cell_type == "markdown":
-            text = convert_markdown(cell.source, conv)
-            if text.strip():
-                cells.append(nbformat.v4.new_markdown_cell(text))
+            markdown = convert_markdown(cell.source, conv)
+            if opening and (title := re.search(r"^# .*$", markdown, flags=re.M)):
+                markdown = f"{markdown[: title.end()]}\n\n{opening}{markdown[title.end() :]}"
+                opening = None
+            if markdown.strip():
+                cells.append(nbformat.v4.new_markdown_cell(markdown))
         elif cell.cell_type == "code":
             cells.extend(_code_cells(cell, conv, stub))
         else:

@@ -36,6 +36,7 @@ TARGETS = Targets(
         "intro": Target(SITE + "intro.html", "Loss Functions in Deep Learning", ""),
     },
     site_url=SITE,
+    terms={"Logit": Target(SITE + "glossary.html#term-Logit", "Logit")},
 )
 GLUED = {
     "x": {"text/plain": "0.123456"},
@@ -120,6 +121,15 @@ def test_cross_references_link_to_the_published_page():
     )
     with pytest.raises(UnknownTargetError, match="'fig-none'"):
         convert_inline("{numref}`fig-none`", conv)
+
+
+def test_glossary_terms_link_to_their_entry_whatever_their_case():
+    conv = conversion()
+    url = f"{SITE}glossary.html#term-Logit"
+    assert convert_inline("the {term}`logit`", conv) == f"the [logit]({url})"
+    assert convert_inline("two {term}`logits <Logit>`", conv) == f"two [logits]({url})"
+    with pytest.raises(UnknownTargetError, match="no term 'softplus'"):
+        convert_inline("{term}`softplus`", conv)
 
 
 def test_code_spans_are_left_alone_and_unknown_roles_are_errors():
@@ -403,6 +413,15 @@ def test_reader_notebook_of_a_tiny_chapter(chapter):
     assert [c.id for c in nb.cells] == [c.id for c in _reader(chapter).cells], (
         "the same ids every time"
     )
+
+
+def test_reader_notebook_opens_with_the_chapter_box_under_its_title(chapter):
+    box = "> **In this chapter you will**\n>\n> - square a number"
+    nb = _reader(chapter, opening=box)
+    first = next(c.source for c in nb.cells[1:] if c.cell_type == "markdown")
+    assert first.startswith(f"# A chapter\n\n{box}\n\nWe'll need the following imports.")
+    text = "\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert text.count("In this chapter you will") == 1
 
 
 def test_reader_notebook_keeps_the_builds_outputs_numbered_as_one_run(chapter):

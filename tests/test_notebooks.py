@@ -82,6 +82,7 @@ def test_the_editions_api_after_the_build_makes_the_sites_notebook(built_book):
     """What the coursework does: the same reader notebook, from the files the build leaves
     (the doctrees' labels and numbers, the glued values, the executed notebook)."""
     from editions.bibliography import Bibliography
+    from editions.outline import chapter_opening, reading_from_doctrees
     from editions.reader import load_glue, reader_notebook
     from editions.site import Site
     from editions.targets import Targets
@@ -107,6 +108,11 @@ def test_the_editions_api_after_the_build_makes_the_sites_notebook(built_book):
         bibliography=Bibliography(),
         docname=f"chapters/{chapter.stem}",
         executed=executed,
+        opening=chapter_opening(
+            f"chapters/{chapter.stem}",
+            targets,
+            reading_from_doctrees(build / ".doctrees").get(f"chapters/{chapter.stem}"),
+        ),
     )
     assert nb == _reader(site_dir, chapter)
 
