@@ -8,7 +8,13 @@ STAMP   := $(VENV)/.installed
 BUILD   := _build
 JB_FLAGS := -n -W --keep-going
 
-.PHONY: book test install clean chapter help notebooks screenshots lab lab-source bench lint pdf
+.PHONY: book test install clean chapter help notebooks screenshots lab lab-source bench lint release grade student-site pdf
+
+# Coursework (coursework-guide.md): an assignment file, its submissions and where results go.
+ASSIGNMENT  ?= coursework/sample.yml
+SUBMISSIONS ?= submissions
+COURSEWORK  ?= $(BUILD)/coursework
+JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 
 help:
 	@echo "make book     - install into .venv, execute every chapter, build the site into $(BUILD)/html"
@@ -17,10 +23,13 @@ help:
 	@echo "make chapter CH=chapters/what-is-a-loss.md - execute one chapter alone"
 	@echo "make notebooks - build the book, then copy every chapter's reader notebook into $(BUILD)/notebooks"
 	@echo "make pdf      - build the site, then print the whole course into $(BUILD)/pdf/loss-functions.pdf (SOLUTIONS=omit: without solutions)"
-	@echo "make screenshots - build the site and the PDF, then PNGs of every page, of make lab and of a few PDF pages into $(BUILD)/screenshots"
+	@echo "make screenshots - build the site and the PDF, then a PNG of every page, laptop and phone, light and dark (and of make lab), and of a few PDF pages, into $(BUILD)/screenshots"
 	@echo "make lab      - start JupyterLab on the chapters' reader notebooks, copied into notebooks/"
 	@echo "make lab-source - start JupyterLab on the repository, to edit a chapter's MyST source as a notebook"
 	@echo "make bench    - time every loss and gradient against single-threaded PyTorch"
+	@echo "make release  - student notebooks and manifest of ASSIGNMENT=$(ASSIGNMENT) into $(COURSEWORK)/release"
+	@echo "make grade    - grade SUBMISSIONS=$(SUBMISSIONS)/STUDENT/NAME.ipynb into $(COURSEWORK)/grades [ONLY=a,b]"
+	@echo "make student-site - the book without solutions into $(BUILD)/student-site, leak-checked"
 	@echo "make clean    - remove build outputs (keeps .venv)"
 
 $(BIN)/python:
@@ -77,8 +86,9 @@ SOLUTIONS ?= appendix
 pdf: book
 	$(BIN)/python scripts/pdf.py --site $(BUILD)/html --out $(BUILD)/pdf/loss-functions.pdf --solutions $(SOLUTIONS)
 
-# Full-page PNGs of every page of the site, light and dark, of a chapter opened from `make lab`,
-# and of a few pages of the PDF, for review (needs Debian's chromium).
+# Full-page PNGs of every page of the site, on a laptop (1280 px) and a phone (390 px), light and
+# dark, of a chapter opened from `make lab`, and of a few pages of the PDF, for review (needs
+# Debian's chromium).
 screenshots: notebooks pdf
 	$(BIN)/python scripts/screenshots.py --site $(BUILD)/html --notebooks $(BUILD)/notebooks --pdf $(BUILD)/pdf/loss-functions.pdf --out $(BUILD)/screenshots
 
@@ -97,6 +107,16 @@ lab: install notebooks
 # (jupytext) and saving writes MyST back.
 lab-source: install
 	$(BIN)/jupyter lab
+
+# Coursework: release student notebooks, grade submissions, build the solution-free site.
+release: $(STAMP)
+	$(BIN)/python -m coursework release $(ASSIGNMENT) --out $(COURSEWORK)/release
+
+grade: $(STAMP)
+	$(BIN)/python -m coursework grade $(ASSIGNMENT) $(SUBMISSIONS) --out $(COURSEWORK)/grades --jobs $(JOBS) $(if $(ONLY),--only $(ONLY))
+
+student-site: $(STAMP)
+	$(BIN)/python -m coursework student-site --out $(BUILD)/student-site
 
 clean:
 	rm -rf $(BUILD) .jupyter_cache .pytest_cache .hypothesis

@@ -33,6 +33,12 @@
    value; ``sphinx_jupyterbook_latex`` adds nodes and transforms that keep no state outside the
    document being read. ``scripts/build_book.py`` then builds with one process per core, and a
    test compares its glued numbers with a serial build's.
+
+5. **Printed lines broken apart.** myst-nb's ``coalesce_streams`` strips every stream message
+   before joining it to the previous one with a newline, so a ``print`` that the kernel happened
+   to send in two messages (timing decides) renders as two lines on one build and one on the
+   next. :func:`use_exact_stream_merge` puts :func:`editions.streams.merge_streams`, which joins
+   the messages exactly, in its place; the reader notebooks use the same function.
 """
 
 from __future__ import annotations
@@ -110,12 +116,37 @@ def declare_parallel_safe(app) -> None:
                 setattr(extension, attribute, True)
 
 
+def use_exact_stream_merge() -> None:
+    """Make myst-nb's renderer merge stream messages exactly (see 5)."""
+    import myst_nb.core.render
+
+    from editions.streams import merge_streams
+
+    myst_nb.core.render.coalesce_streams = merge_streams
+
+
+#: The site's features, one small module each in _ext/, set up by setup() below: the outline
+#: (chapter-opening boxes, the landing page's start, table and map), labelled code toggles and
+#: one-click solutions, stacked figures for phones, the cheat sheet, author-year citations with
+#: links back, search ranking, the interactive explorers' scripts (lossutils.explore) and the
+#: PDF edition's link.
+FEATURES = (
+    "site_outline",
+    "site_code_cells",
+    "site_figures",
+    "site_cheatsheet",
+    "site_citations",
+    "site_search",
+    "explorers",
+    "pdf_download",
+)
+
+
 def setup(app):
-    # The interactive explorers' scripts (lossutils.explore) and the PDF edition's link, in
-    # modules of their own.
-    app.setup_extension("explorers")
-    app.setup_extension("pdf_download")
+    for feature in FEATURES:
+        app.setup_extension(feature)
     app.add_config_value("colab_notebooks_branch", "notebooks", "html")
+    use_exact_stream_merge()  # in setup, so that the parallel readers (forked later) inherit it
     app.connect("config-inited", declare_favicon)
     # Before Sphinx asks whether it may read in parallel (after every extension is set up).
     app.connect("builder-inited", declare_parallel_safe)

@@ -79,6 +79,7 @@ def cases(dtype: type, rng: np.random.Generator) -> list[Case]:
     multi, multi_t = pred.reshape(10**4, 100), labels.reshape(10**4, 100)
     logits = rng.normal(size=(10**5, 100)).astype(dtype)
     classes = rng.integers(0, 100, 10**5)
+    prior = (np.arange(100, 0, -1) / 5050).astype(dtype)  # a long tail: 100 : 99 : ... : 1
     log_probs = lu.log_softmax(logits, axis=1)
     seq = np.ascontiguousarray(logits.reshape(1000, 100, 100))  # (N, C, T)
     seq_t = rng.integers(0, 100, (1000, 100))
@@ -184,6 +185,15 @@ def cases(dtype: type, rng: np.random.Generator) -> list[Case]:
             lambda x: F.cross_entropy(x, T(classes), label_smoothing=0.1),
         ),
         case(
+            "logit_adjusted_cross_entropy",
+            "1e5x100",
+            lu.logit_adjusted_cross_entropy,
+            logits,
+            (classes,),
+            {"prior": prior},
+            lambda x: F.cross_entropy(x + T(np.log(prior)), T(classes)),
+        ),
+        case(
             "nll_loss",
             "1e5x100",
             lu.nll_loss,
@@ -218,6 +228,108 @@ def cases(dtype: type, rng: np.random.Generator) -> list[Case]:
             (seq_t,),
             {},
             lambda x: F.nll_loss(x, T(seq_t)),
+        ),
+        *issue17_cases(case, dtype, rng),
+    ]
+
+
+def issue17_cases(case: Callable, dtype: type, rng: np.random.Generator) -> list[Case]:
+    """Probabilistic regression, margins and embeddings, scoring rules: 1e6 numbers each."""
+    n = 10**6
+    mean, target = rng.normal(size=n).astype(dtype), rng.normal(size=n).astype(dtype)
+    var = rng.uniform(0.1, 2.0, n).astype(dtype)
+    counts = rng.poisson(2.0, n).astype(dtype)
+    q = dtype(0.9)
+    s2, order = rng.normal(size=n).astype(dtype), rng.choice(np.array([-1, 1], dtype=dtype), n)
+    scores, classes = rng.normal(size=(10**4, 100)).astype(dtype), rng.integers(0, 100, 10**4)
+    anchor, pos, neg = rng.normal(size=(3, 10**5, 10)).astype(dtype)
+    queries, keys = rng.normal(size=(2, 1000, 128)).astype(dtype)
+    probs = lu.softmax(scores, axis=1)
+    log_p, target_p = lu.log_softmax(scores, axis=1), probs[::-1].copy()
+    T = torch.from_numpy
+    return [
+        case(
+            "gaussian_nll",
+            "1e6",
+            lu.gaussian_nll_loss,
+            mean,
+            (target, var),
+            {},
+            lambda x: F.gaussian_nll_loss(x, T(target), T(var)),
+        ),
+        case(
+            "poisson_nll",
+            "1e6",
+            lu.poisson_nll_loss,
+            mean,
+            (counts,),
+            {},
+            lambda x: F.poisson_nll_loss(x, T(counts)),
+        ),
+        case(
+            "pinball",
+            "1e6",
+            lu.pinball_loss,
+            mean,
+            (target,),
+            {"quantile": q},
+            lambda x: torch.maximum(q * (T(target) - x), (q - 1) * (T(target) - x)).mean(),
+        ),
+        case(
+            "multi_margin",
+            "1e4x100",
+            lu.multi_margin_loss,
+            scores,
+            (classes,),
+            {},
+            lambda x: F.multi_margin_loss(x, T(classes)),
+        ),
+        case(
+            "margin_ranking",
+            "1e6",
+            lu.margin_ranking_loss,
+            mean,
+            (s2, order),
+            {"margin": 0.5},
+            lambda x: F.margin_ranking_loss(x, T(s2), T(order), margin=0.5),
+        ),
+        case(
+            "triplet_margin",
+            "1e5x10",
+            lu.triplet_margin_loss,
+            anchor,
+            (pos, neg),
+            {},
+            lambda x: F.triplet_margin_loss(x, T(pos), T(neg)),
+        ),
+        case(
+            "info_nce",
+            "1e3x128",
+            lu.info_nce,
+            queries,
+            (keys,),
+            {},
+            lambda x: F.cross_entropy(
+                F.normalize(x) @ F.normalize(T(keys)).T / 0.1, torch.arange(len(keys))
+            ),
+        ),
+        case(
+            "brier_score",
+            "1e4x100",
+            lu.brier_score,
+            probs,
+            (classes,),
+            {},
+            lambda x: ((x - F.one_hot(T(classes), 100).to(x.dtype)) ** 2).sum(1).mean(),
+        ),
+        case(
+            "kl_div",
+            "1e4x100",
+            lu.kl_div,
+            log_p,
+            (target_p,),
+            {"reduction": "batchmean"},
+            lambda x: F.kl_div(x, T(target_p), reduction="batchmean"),
         ),
     ]
 

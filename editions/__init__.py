@@ -33,5 +33,7 @@ Modules, one job each:
 * :mod:`editions.targets`: where a cross-reference points on the published site, and its number;
 * :mod:`editions.bibliography`: citations as (Author, Year) and a chapter's reference list;
 * :mod:`editions.site`: the published site's URL and the repository's (one place for both);
-* :mod:`editions.toc`: the chapters the table of contents lists.
+* :mod:`editions.toc`: the chapters the table of contents lists;
+* :mod:`editions.outline`: what each chapter teaches and needs first (``_outline.yml``), its
+  reading time, and the chapter-opening box as Markdown.
 """

@@ -18,6 +18,22 @@ from pybtex.richtext import Text
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def author_names(entry: Entry) -> str:
+    """'Huber', 'Kingma and Ba' or 'Goodfellow et al.': the last names an author-year citation
+    shows (here, and in the site's bibliography labels: ``_ext/site_citations.py``)."""
+    people = entry.persons.get("author") or entry.persons.get("editor") or []
+    if not people:
+        raise ValueError(f"references: entry {entry.key!r} has no author or editor to cite")
+    last = [
+        Text.from_latex(" ".join(p.prelast_names + p.last_names)).render_as("text") for p in people
+    ]
+    if len(last) == 1:
+        return last[0]
+    if len(last) == 2:
+        return f"{last[0]} and {last[1]}"
+    return f"{last[0]} et al."
+
+
 class UnknownCitationError(KeyError):
     """A cited key that ``references.bib`` does not have."""
 
@@ -48,19 +64,7 @@ class Bibliography:
     def authors(self, key: str) -> str:
         """'Huber', 'Kingma and Ba' or 'Goodfellow et al.': the last names, as the site's
         author-year citations write them."""
-        entry = self.entry(key)
-        people = entry.persons.get("author") or entry.persons.get("editor") or []
-        if not people:
-            raise ValueError(f"references: entry {key!r} has no author or editor to cite")
-        last = [
-            Text.from_latex(" ".join(p.prelast_names + p.last_names)).render_as("text")
-            for p in people
-        ]
-        if len(last) == 1:
-            return last[0]
-        if len(last) == 2:
-            return f"{last[0]} and {last[1]}"
-        return f"{last[0]} et al."
+        return author_names(self.entry(key))
 
     def year(self, key: str) -> str:
         return self.entry(key).fields.get("year", "n.d.")

@@ -8,7 +8,8 @@ each gets a plain form here, one function per construct:
 * glued numbers: the value the book build computed, formatted as on the page (:func:`glue_role`);
 * citations: "(Author, Year)", collected for a reference list (:func:`cite_role`);
 * cross-references: a link to the published page, with the site's title or number
-  (:func:`ref_role`, :func:`numref_role`, :func:`eq_role`, :func:`doc_role`);
+  (:func:`ref_role`, :func:`numref_role`, :func:`eq_role`, :func:`doc_role`); a glossary
+  term, a link to its entry (:func:`term_role`);
 * exercises: a heading with the site's number; solutions: a ``<details>`` block, folded
   (:func:`exercise_directive`, :func:`solution_directive`);
 * admonitions: a block quote with a bold title (:func:`admonition_directive`);
@@ -153,6 +154,12 @@ def doc_role(name: str, content: str, conv: Conversion) -> str:
     return _link(text or page.title, page.url)
 
 
+def term_role(name: str, content: str, conv: Conversion) -> str:
+    """``{term}`logit``` or ``{term}`logits <logit>```: the word, linked to the glossary."""
+    term, text = _label_and_text(content)
+    return _link(text or term, conv.targets.term(term).url)
+
+
 def math_role(name: str, content: str, conv: Conversion) -> str:
     """``{math}`x^2``` -> ``$x^2$``."""
     return f"${content}$"
@@ -170,6 +177,7 @@ ROLES: dict[str, Callable[[str, str, Conversion], str]] = {
     "numref": numref_role,
     "eq": eq_role,
     "doc": doc_role,
+    "term": term_role,
     "math": math_role,
 }
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from nbformat import NotebookNode
 from editions.bibliography import Bibliography
 from editions.myst import Conversion, Solutions, convert_inline, convert_markdown
 from editions.site import Site
+from editions.streams import merge_streams
 from editions.targets import Targets
 
 #: Cells that exist only for the book build: they assert the chapter's claims and glue its
@@ -72,6 +74,7 @@ def reader_notebook(
     drop_tags: Iterable[str] = (CHECK_TAG,),
     solutions: Solutions = "fold",
     stub: Callable[[str], str] | None = None,
+    opening: str | None = None,
 ) -> NotebookNode:
     """The reader edition of ``chapter`` (a MyST Markdown notebook).
 
@@ -87,6 +90,9 @@ def reader_notebook(
       solutions: ``"fold"`` (the reader: folded), ``"show"``, or ``"remove"`` (student
         coursework: no solution prose, and no solution code unless ``stub`` is given).
       stub: with ``solutions="remove"``, keep each solution code cell with ``stub(source)``.
+      opening: Markdown to show right under the chapter's title: the site's chapter-opening
+        box (what you will learn, what you need first, the time;
+        :func:`editions.outline.opening_markdown`).
 
     Returns:
       A valid nbformat 4 notebook.
@@ -117,9 +123,12 @@ def reader_notebook(
         if drop & set(cell.metadata.get("tags", [])):
             continue
         if cell.cell_type == "markdown":
-            text = convert_markdown(cell.source, conv)
-            if text.strip():
-                cells.append(nbformat.v4.new_markdown_cell(text))
+            markdown = convert_markdown(cell.source, conv)
+            if opening and (title := re.search(r"^# .*$", markdown, flags=re.M)):
+                markdown = f"{markdown[: title.end()]}\n\n{opening}{markdown[title.end() :]}"
+                opening = None
+            if markdown.strip():
+                cells.append(nbformat.v4.new_markdown_cell(markdown))
         elif cell.cell_type == "code":
             cells.extend(_code_cells(cell, conv, stub))
         else:
@@ -188,7 +197,8 @@ def _code_cells(cell: NotebookNode, conv: Conversion, stub) -> list[NotebookNode
 
 
 def _copy_outputs(executed: NotebookNode, nb: NotebookNode, chapter: Path) -> None:
-    """Give each code cell of ``nb`` the outputs of the same cell in ``executed``."""
+    """Give each code cell of ``nb`` the outputs of the same cell in ``executed``, each cell's
+    printed text merged as the site shows it (:func:`editions.streams.merge_streams`)."""
     ran = [c for c in executed.cells if c.cell_type == "code"]
     mine = [c for c in nb.cells if c.cell_type == "code"]
     if [c.source for c in ran] != [c.source for c in mine]:
@@ -197,7 +207,7 @@ def _copy_outputs(executed: NotebookNode, nb: NotebookNode, chapter: Path) -> No
             "(its code cells differ): rebuild the book"
         )
     for source, target in zip(ran, mine):
-        target.outputs = copy.deepcopy(source.get("outputs", []))
+        target.outputs = merge_streams(copy.deepcopy(source.get("outputs", [])))
         target.execution_count = source.get("execution_count")
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import nbformat
 
 from editions.bibliography import Bibliography
+from editions.outline import chapter_opening, load_outline
 from editions.reader import load_glue, reader_notebook
 from editions.site import Site
 from editions.targets import Targets
@@ -34,16 +35,27 @@ def write_reader_notebook(app, pagename, templatename, context, doctree):
     executed_dir = Path(app.outdir).parent / "jupyter_execute"
     executed = nbformat.read(executed_dir / f"{pagename}.ipynb", as_version=4)
     site = Site.from_sphinx(app.config)
+    targets = Targets.from_sphinx_env(app.env, site.url)
     notebook = reader_notebook(
         Path(app.env.doc2path(pagename)),
         load_glue(executed_dir / f"{pagename}.glue.json"),
         site=site,
-        targets=Targets.from_sphinx_env(app.env, site.url),
+        targets=targets,
         bibliography=Bibliography(*(Path(app.srcdir) / f for f in app.config.bibtex_bibfiles)),
         docname=pagename,
         executed=executed,
+        opening=_opening(app, pagename, targets),
     )
     nbformat.write(notebook, Path(app.outdir) / "_sources" / context["ipynb_source"])
+
+
+def _opening(app, pagename: str, targets: Targets) -> str | None:
+    """The chapter-opening box the site shows (``_ext/site_outline.py``), as Markdown."""
+    path = Path(app.srcdir) / "_outline.yml"
+    if not path.is_file():
+        return None
+    reading = getattr(app.env, "course_reading", {}).get(pagename)
+    return chapter_opening(pagename, targets, reading, load_outline(path))
 
 
 def setup(app):

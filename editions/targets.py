@@ -45,10 +45,18 @@ class UnknownTargetError(KeyError):
 
 
 class Targets(Mapping[str, Target]):
-    """Every label of the book (``label -> Target``) and every page's title and chapter number."""
+    """Every label of the book (``label -> Target``), every page's title and chapter number,
+    and every glossary term."""
 
-    def __init__(self, labels: dict[str, Target], pages: dict[str, Target], site_url: str):
+    def __init__(
+        self,
+        labels: dict[str, Target],
+        pages: dict[str, Target],
+        site_url: str,
+        terms: dict[str, Target] | None = None,
+    ):
         self._labels, self.pages, self.site_url = labels, pages, site_url
+        self.terms = {name.lower(): target for name, target in (terms or {}).items()}
 
     def __getitem__(self, label: str) -> Target:
         try:
@@ -68,6 +76,13 @@ class Targets(Mapping[str, Target]):
             return self.pages[docname]
         except KeyError:
             raise UnknownTargetError(f"the book has no page {docname!r}") from None
+
+    def term(self, name: str) -> Target:
+        """A glossary term (``{term}`logit```), found whatever its case, as Sphinx finds it."""
+        try:
+            return self.terms[name.lower()]
+        except KeyError:
+            raise UnknownTargetError(f"the glossary defines no term {name!r}") from None
 
     @classmethod
     def from_sphinx_env(cls, env, site_url: str) -> Targets:
@@ -102,6 +117,11 @@ class Targets(Mapping[str, Target]):
             labels[label] = Target(
                 url(docname, anchor), number=numbers.get((docname, anchor), f"({eqno})")
             )
+        terms = {
+            name: Target(url(docname, anchor), name)
+            for (kind, name), (docname, anchor) in std.get("objects", {}).items()
+            if kind == "term" and docname in env.all_docs
+        }
         pages = {}
         for docname in env.all_docs:
             section = env.toc_secnumbers.get(docname, {}).get("")
@@ -109,7 +129,7 @@ class Targets(Mapping[str, Target]):
             pages[docname] = Target(
                 url(docname), title, ".".join(map(str, section)) if section else ""
             )
-        return cls(labels, pages, site_url)
+        return cls(labels, pages, site_url, terms)
 
     @classmethod
     def from_doctrees(cls, doctrees: Path, site_url: str) -> Targets:

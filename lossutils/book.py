@@ -10,7 +10,9 @@ output that ``myst_nb.glue`` writes, with two differences that matter in a cours
 * NumPy scalars are glued as plain Python numbers: NumPy 2 shows ``np.float64(0.5)``, which the
   ``{glue:text}`` role cannot format.
 
-:func:`markdown_table` and :func:`html_table` show a table of results as a cell's output, in the
+:func:`glue_spread` glues how a result varies over seeds (its mean, smallest and largest value),
+the spread every comparison of methods states (see CONTRIBUTING.md, "Experiments that compare
+methods"). :func:`markdown_table` and :func:`html_table` show a table of results as a cell's output, in the
 book and in every notebook viewer.
 """
 
@@ -22,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["glue", "html_table", "markdown_table"]
+__all__ = ["glue", "glue_spread", "html_table", "markdown_table"]
 
 #: The MIME prefix myst-nb reads for values glued without being displayed.
 GLUE_PREFIX = "application/papermill.record/"
@@ -50,6 +52,30 @@ def glue(name: str, variable: Any, display: bool = True) -> None:
     ipy_display(
         {prefix + key: value for key, value in mimebundle.items()}, raw=True, metadata=metadata
     )
+
+
+def glue_spread(name: str, values: Any) -> None:
+    """Glue a result measured over several seeds: ``NAME_mean``, ``NAME_min``, ``NAME_max`` and
+    ``NAME_n`` (how many values), none of them displayed.
+
+    A comparison of methods states its spread over seeds, not one run's number: the text then
+    reads ``{glue:text}`NAME_mean:.2f` (from {glue:text}`NAME_min:.2f` to
+    {glue:text}`NAME_max:.2f` over {glue:text}`NAME_n` seeds)``.
+
+    Args:
+      name: the prefix of the four glued names.
+      values: one number per seed (any array-like; it is flattened).
+
+    Example:
+      >>> glue_spread("ratio", [2.0, 3.0, 4.0])  # outside a notebook: no output
+    """
+    values = np.asarray(values, dtype=float).ravel()
+    if values.size == 0 or not np.all(np.isfinite(values)):
+        raise ValueError(f"values: expected finite numbers, one per seed, got {values!r}")
+    glue(f"{name}_mean", float(values.mean()), display=False)
+    glue(f"{name}_min", float(values.min()), display=False)
+    glue(f"{name}_max", float(values.max()), display=False)
+    glue(f"{name}_n", int(values.size), display=False)
 
 
 def markdown_table(header: Sequence[Any], rows: Iterable[Sequence[Any]]):

@@ -1,9 +1,10 @@
 r"""Where the losses come from, in SymPy: likelihoods, their minus logs, and gradients.
 
 Every function returns a :class:`Derivation`: a short chain of named steps, each
-an exact SymPy expression, that a notebook displays as typeset math (it has a
-``_repr_latex_``) and that ``tests/test_derivations.py`` proves, step by step,
-symbolically and against ``lossutils`` and PyTorch autograd at random points.
+an exact SymPy expression, that a notebook displays as typeset math with each
+step's reason under it (``_repr_markdown_``; ``latex()`` gives an aligned block)
+and that ``tests/test_derivations.py`` proves, step by step, symbolically and
+against ``lossutils`` and PyTorch autograd at random points.
 
 Two families:
 
@@ -39,6 +40,7 @@ References:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 import sympy as sp
@@ -177,6 +179,63 @@ def _note_latex(note: str) -> str:
     )
 
 
+#: About how many characters of typeset math fit on one line of the website's text column
+#: (768 px at 1280 px) with room to spare: a longer sum is broken after a + or a - sign.
+_LINE_WIDTH = 48
+
+
+def _visible_width(tex: str) -> int:
+    """A rough count of the characters a piece of LaTeX shows (commands and braces show none)."""
+    tex = re.sub(r"\\(left|right|,|:|;|!)", "", tex)
+    tex = re.sub(r"\\(log|exp)\b", "log", tex)
+    tex = re.sub(r"\\[a-zA-Z]+", "x", tex)
+    return len(re.sub(r"[{}^_\s]", "", tex))
+
+
+def _top_level_terms(tex: str) -> list[str]:
+    """Split LaTeX at the + and - signs outside braces and brackets: ``["a", "- b", "+ c"]``."""
+    terms, depth, start, i = [], 0, 0, 0
+    while i < len(tex):
+        if tex.startswith(("\\left", "\\begin"), i):
+            depth += 1
+        elif tex.startswith(("\\right", "\\end"), i):
+            depth -= 1
+        elif tex[i] in "{":
+            depth += 1
+        elif tex[i] in "}":
+            depth -= 1
+        elif tex[i] in "+-" and depth == 0 and i > 0 and tex[i - 1] == " ":
+            terms.append(tex[start:i].strip())
+            start = i
+        i += 1
+    terms.append(tex[start:].strip())
+    return [t for t in terms if t]
+
+
+def _display(lhs: str, rhs: str) -> str:
+    """``lhs = rhs`` as display math; a long sum on several lines, each starting with its sign."""
+    terms = _top_level_terms(rhs)
+    if _visible_width(rhs) <= _LINE_WIDTH or len(terms) < 2:
+        return f"{lhs} = {rhs}"
+    lines, current = [], ""
+    for term in terms:
+        if current and _visible_width(current + term) > _LINE_WIDTH:
+            lines.append(current)
+            current = ""
+        current = f"{current} {term}".strip()
+    lines.append(current)
+    body = " \\\\\n&\\quad ".join(lines)
+    return f"\\begin{{aligned}}\n{lhs} ={{}} &{body}\n\\end{{aligned}}"
+
+
+def _sentence(note: str) -> str:
+    """A note as a sentence: a capital first letter (unless it starts with math) and a full stop."""
+    note = note.strip()
+    if not note.startswith("$"):
+        note = note[0].upper() + note[1:]
+    return note if note.endswith((".", "!", "?")) else note + "."
+
+
 @dataclass(frozen=True)
 class Step:
     r"""One line of a derivation: ``lhs = rhs``, with a reason.
@@ -200,7 +259,7 @@ class Step:
 
 @dataclass(frozen=True)
 class Derivation:
-    r"""A chain of :class:`Step` s that displays as aligned, typeset math in Jupyter.
+    r"""A chain of :class:`Step` s that displays as typeset math in Jupyter, reasons in words.
 
     Example:
       >>> d = identity_mse_gradient()
@@ -272,6 +331,40 @@ class Derivation:
 
     def _repr_latex_(self) -> str:
         return f"$$\n{self.latex()}\n$$"
+
+    def markdown(self, keys=None) -> str:
+        r"""The steps as Markdown: each equation on its own, and its reason under it in words.
+
+        This is how a notebook and the website show a derivation (``_repr_markdown_``, which
+        they prefer to ``_repr_latex_``): the reasons wrap like prose, so a derivation fits
+        a laptop's column and a phone's, where :meth:`latex`'s right-hand column of reasons
+        does not. A line that continues the one above starts with its ``=``.
+
+        Example:
+          >>> print(identity_mse_gradient().markdown())
+          $$
+          \ell(z) = \left(z - y\right)^{2}
+          $$
+          <BLANKLINE>
+          *Squared error of the raw output $\hat y = z$ (PyTorch: no $\tfrac12$).*
+          <BLANKLINE>
+          $$
+          \frac{\partial \ell}{\partial z} = 2 \left(z - y\right)
+          $$
+          <BLANKLINE>
+          *$2 \times$ the residual: never saturates.*
+        """
+        blocks = []
+        for step in self.steps:
+            if keys is not None and step.key not in keys:
+                continue
+            blocks.append(f"$$\n{_display(step.lhs, sp.latex(step.rhs, order='none'))}\n$$")
+            if step.note:
+                blocks.append(f"*{_sentence(step.note)}*")
+        return "\n\n".join(blocks)
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
 
 
 @dataclass(frozen=True)

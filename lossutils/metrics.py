@@ -32,21 +32,10 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import check_integer
+from . import registry
+from ._validation import check_integer, check_same_shape
 
-__all__ = [
-    "precision",
-    "recall",
-    "f1_score",
-    "balanced_accuracy",
-    "precision_recall_curve",
-    "average_precision",
-    "recall_at_precision",
-    "roc_curve",
-    "roc_auc",
-    "calibration_curve",
-    "expected_calibration_error",
-]
+__all__ = registry.exports("metrics")
 
 AVERAGES = ("micro", "macro", "none")
 
@@ -94,15 +83,6 @@ def _as_scores(x: ArrayLike, name: str) -> np.ndarray:
     return arr
 
 
-def _check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
-    # No broadcasting: (N, 1) against (N,) is almost always a bug.
-    if a.shape != b.shape:
-        raise ValueError(
-            f"{name_a} and {name_b} must have the same shape, got {name_a} shape {a.shape} "
-            f"and {name_b} shape {b.shape}"
-        )
-
-
 def _check_average(average: str) -> None:
     if average not in AVERAGES:
         raise ValueError(f"average must be one of {AVERAGES}, got {average!r}")
@@ -119,7 +99,7 @@ def _check_zero_division(zero_division: float) -> float:
 def _score_inputs(scores: ArrayLike, target: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     s = _as_scores(scores, "scores")
     t = _as_binary(target, "target")
-    _check_same_shape(s, t, "scores", "target")
+    check_same_shape(s, t, "scores", "target")
     return s, t
 
 
@@ -127,7 +107,7 @@ def _prediction_inputs(pred: ArrayLike, target: ArrayLike) -> tuple[np.ndarray, 
     hint = " (threshold scores first, e.g. pred = probs >= 0.5)"
     p = _as_binary(pred, "pred", hint)
     t = _as_binary(target, "target")
-    _check_same_shape(p, t, "pred", "target")
+    check_same_shape(p, t, "pred", "target")
     return p, t
 
 
@@ -189,11 +169,11 @@ def precision(
     Returns:
       A float, or for ``average="none"`` with ``(N, L)`` inputs an array of shape ``(L,)``.
 
+    Taught in: :ref:`imbalanced-data`
+
     Example:
       >>> precision([1, 1, 0, 0], [1, 0, 1, 0])
       0.5
-
-    Taught in: the imbalanced-data chapter.
     """
     _check_average(average)
     zero_division = _check_zero_division(zero_division)
@@ -222,11 +202,11 @@ def recall(
     Returns:
       A float, or for ``average="none"`` with ``(N, L)`` inputs an array of shape ``(L,)``.
 
+    Taught in: :ref:`imbalanced-data`
+
     Example:
       >>> recall([1, 0, 0, 0], [1, 1, 0, 0])
       0.5
-
-    Taught in: the imbalanced-data chapter.
     """
     _check_average(average)
     zero_division = _check_zero_division(zero_division)
@@ -263,13 +243,13 @@ def f1_score(
     References:
       van Rijsbergen, *Information Retrieval*, 2nd ed., 1979 (the F measure).
 
+    Taught in: :ref:`multi-label`
+
     Example:
       >>> pred = [[1, 0], [1, 0], [0, 1]]
       >>> target = [[1, 0], [1, 0], [0, 0]]
       >>> f1_score(pred, target, average="micro"), f1_score(pred, target, average="macro")
       (0.8, 0.5)
-
-    Taught in: the multi-label chapter.
     """
     _check_average(average)
     zero_division = _check_zero_division(zero_division)
@@ -320,14 +300,14 @@ def balanced_accuracy(pred: ArrayLike, target: ArrayLike) -> float:
     References:
       Brodersen et al., "The balanced accuracy and its posterior distribution", ICPR 2010.
 
+    Taught in: :ref:`imbalanced-data`
+
     Example:
       >>> balanced_accuracy([0, 0, 0, 0], [0, 0, 0, 1])  # always "negative": chance level
       0.5
-
-    Taught in: the imbalanced-data chapter.
     """
     p, t = _as_labels(pred, "pred"), _as_labels(target, "target")
-    _check_same_shape(p, t, "pred", "target")
+    check_same_shape(p, t, "pred", "target")
     classes = np.unique(t)
     return float(np.mean([np.mean(p[t == c] == c) for c in classes]))
 
@@ -387,12 +367,12 @@ def precision_recall_curve(scores: ArrayLike, target: ArrayLike) -> PRCurve:
       A ``PRCurve(precision, recall, thresholds)`` of three arrays of one length, the number of
       distinct scores.
 
+    Taught in: :ref:`imbalanced-data`
+
     Example:
       >>> curve = precision_recall_curve([0.9, 0.8, 0.3, 0.1], [1, 0, 1, 0])
       >>> curve.precision.tolist(), curve.recall.tolist()
       ([1.0, 0.5, 0.6666666666666666, 0.5], [0.5, 0.5, 1.0, 1.0])
-
-    Taught in: the imbalanced-data chapter.
     """
     s, t = _score_inputs(scores, target)
     if s.ndim != 1:
@@ -460,11 +440,11 @@ def average_precision(scores: ArrayLike, target: ArrayLike, *, average: str = "m
     References:
       Manning, Raghavan & Schütze, *Introduction to Information Retrieval*, 2008, sec. 8.4.
 
+    Taught in: :ref:`imbalanced-data`
+
     Example:
       >>> average_precision([0.9, 0.8, 0.3, 0.1], [1, 0, 1, 0])  # (1/1 + 2/3) / 2
       0.8333333333333333
-
-    Taught in: the imbalanced-data and multi-label chapters.
     """
     _check_average(average)
     s, t = _score_inputs(scores, target)
@@ -489,11 +469,11 @@ def recall_at_precision(scores: ArrayLike, target: ArrayLike, *, min_precision: 
     Returns:
       A float in [0, 1].
 
+    Taught in: :ref:`imbalanced-data`
+
     Example:
       >>> recall_at_precision([0.9, 0.8, 0.3, 0.1], [1, 0, 1, 0], min_precision=0.6)
       1.0
-
-    Taught in: the imbalanced-data chapter.
     """
     if isinstance(min_precision, bool) or not isinstance(min_precision, (int, float, np.floating)):
         raise TypeError(f"min_precision must be a number in (0, 1], got {min_precision!r}")
@@ -518,12 +498,12 @@ def roc_curve(scores: ArrayLike, target: ArrayLike) -> ROCCurve:
     Returns:
       A ``ROCCurve(fpr, tpr, thresholds)`` of three arrays of one length.
 
+    Taught in: :ref:`imbalanced-data`
+
     Example:
       >>> curve = roc_curve([0.9, 0.8, 0.3, 0.1], [1, 0, 1, 0])
       >>> curve.fpr.tolist(), curve.tpr.tolist()
       ([0.0, 0.0, 0.5, 0.5, 1.0], [0.0, 0.5, 0.5, 1.0, 1.0])
-
-    Taught in: the imbalanced-data chapter.
     """
     s, t = _score_inputs(scores, target)
     if s.ndim != 1:
@@ -570,11 +550,11 @@ def roc_auc(scores: ArrayLike, target: ArrayLike, *, average: str = "macro") -> 
       Hanley & McNeil, "The meaning and use of the area under a receiver operating
       characteristic (ROC) curve", Radiology 1982.
 
+    Taught in: :ref:`imbalanced-data`
+
     Example:
       >>> roc_auc([0.9, 0.8, 0.3, 0.1], [1, 0, 1, 0])  # 3 of the 4 (pos, neg) pairs in order
       0.75
-
-    Taught in: the imbalanced-data chapter.
     """
     _check_average(average)
     s, t = _score_inputs(scores, target)
@@ -613,7 +593,7 @@ def _top_class(probs: ArrayLike, target: ArrayLike) -> tuple[np.ndarray, np.ndar
         )
     if p.ndim == 1:
         t = _as_binary(target, "target")
-        _check_same_shape(p, t, "probs", "target")
+        check_same_shape(p, t, "probs", "target")
         return np.maximum(p, 1 - p), (p >= 0.5) == t
     row_sums = p.sum(axis=1)
     if not np.allclose(row_sums, 1, rtol=0, atol=1e-4):
@@ -656,12 +636,12 @@ def calibration_curve(probs: ArrayLike, target: ArrayLike, *, n_bins: int = 15) 
       ``CalibrationBins(confidence, accuracy, count)``: for each non-empty bin, in increasing
       confidence, the mean confidence, the fraction correct and the number of predictions.
 
+    Taught in: :ref:`imbalanced-data`
+
     Example:
       >>> bins = calibration_curve([0.9, 0.9, 0.3, 0.6], [1, 0, 0, 1], n_bins=4)
       >>> bins.confidence.tolist(), bins.accuracy.tolist(), bins.count.tolist()
       ([0.65, 0.9], [1.0, 0.5], [2, 2])
-
-    Taught in: the imbalanced-data chapter.
     """
     n_bins = check_integer(n_bins, "n_bins")
     if n_bins < 1:
@@ -713,14 +693,14 @@ def expected_calibration_error(probs: ArrayLike, target: ArrayLike, *, n_bins: i
       binning", AAAI 2015. Guo, Pleiss, Sun & Weinberger, "On calibration of modern neural
       networks", ICML 2017.
 
+    Taught in: :ref:`imbalanced-data`
+
     Example:
       >>> probs = [[0.9, 0.1], [0.9, 0.1], [0.3, 0.7], [0.4, 0.6]]
       >>> expected_calibration_error(probs, [0, 1, 1, 1], n_bins=4)  # (2 * 0.4 + 2 * 0.35) / 4
       0.375
       >>> expected_calibration_error([0.1, 0.1, 0.7, 0.6], [0, 1, 1, 1], n_bins=4)  # the same
       0.375
-
-    Taught in: the imbalanced-data chapter.
     """
     bins = calibration_curve(probs, target, n_bins=n_bins)
     weights = bins.count / bins.count.sum()

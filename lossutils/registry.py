@@ -24,8 +24,9 @@ class Entry:
         inputs: what its first two arguments are: ``"elementwise"`` (predictions and targets of
             one shape), ``"binary"`` (logits or probabilities and targets in [0, 1] of one
             shape), ``"class"`` (class scores ``(N, C, ...)`` and class indices ``(N, ...)``),
-            ``"sequence"`` (scores ``(N, C, T)`` and token ids ``(N, T)``) or ``"scores"`` (one
-            array of scores).
+            ``"sequence"`` (scores ``(N, C, T)`` and token ids ``(N, T)``), ``"scores"`` (one
+            array of scores), ``"class_counts"`` (one array of class counts) or one of the
+            kinds of the Beyond-the-guide losses (``tests/helpers.py`` lists them all).
     """
 
     name: str
@@ -97,8 +98,69 @@ LOSSES: tuple[Entry, ...] = (
         "-(1 - p_y) ** gamma * log p_y, in torch ops",
         "class",
     ),
+    Entry(
+        "logit_adjusted_cross_entropy",
+        "imbalanced",
+        "imbalanced-data",
+        F + "cross_entropy(logits + tau * log(prior), target)",
+        "class",
+    ),
     Entry("sequence_cross_entropy", "sequence", "sequences", F + "cross_entropy", "sequence"),
     Entry("sequence_nll_loss", "sequence", "sequences", F + "nll_loss", "sequence"),
+    # Beyond the guide (issue 17)
+    Entry(
+        "gaussian_nll_loss",
+        "probabilistic",
+        "probabilistic-regression",
+        F + "gaussian_nll_loss",
+        "gaussian",
+    ),
+    Entry(
+        "poisson_nll_loss",
+        "probabilistic",
+        "probabilistic-regression",
+        F + "poisson_nll_loss",
+        "counts",
+    ),
+    Entry(
+        "pinball_loss",
+        "probabilistic",
+        "probabilistic-regression",
+        "torch.maximum(q * (t - x), (q - 1) * (t - x)), in torch ops",
+        "quantile",
+    ),
+    Entry(
+        "multi_margin_loss", "margins", "margins-and-embeddings", F + "multi_margin_loss", "margin"
+    ),
+    Entry(
+        "margin_ranking_loss",
+        "margins",
+        "margins-and-embeddings",
+        F + "margin_ranking_loss",
+        "ranking",
+    ),
+    Entry(
+        "triplet_margin_loss",
+        "margins",
+        "margins-and-embeddings",
+        F + "triplet_margin_loss",
+        "triplet",
+    ),
+    Entry(
+        "info_nce",
+        "margins",
+        "margins-and-embeddings",
+        F + "cross_entropy(F.normalize(q) @ F.normalize(k).T / tau, arange(N))",
+        "contrastive",
+    ),
+    Entry(
+        "brier_score",
+        "scoring",
+        "calibration",
+        "((softmax - one_hot) ** 2).sum(1), in torch ops",
+        "probabilities",
+    ),
+    Entry("kl_div", "scoring", "calibration", F + "kl_div", "distributions"),
 )
 
 #: The stable output activations.
@@ -109,10 +171,95 @@ ACTIVATIONS: tuple[Entry, ...] = (
     Entry("log_softmax", "activations", "multiclass-cross-entropy", "torch.log_softmax", "scores"),
 )
 
-#: Scores that are reported, not trained on: no gradient.
+#: Scores that are reported, not trained on: no gradient. PyTorch has none of the ones in
+#: ``lossutils.metrics``; their ``pytorch`` field gives the definition (scikit-learn's, which
+#: the course does not depend on) that the tests check them against.
 METRICS: tuple[Entry, ...] = (
     Entry(
         "perplexity", "sequence", "sequences", "torch.exp(" + F + "cross_entropy(...))", "sequence"
+    ),
+    Entry(
+        "precision",
+        "metrics",
+        "imbalanced-data",
+        "TP / (TP + FP), as sklearn.metrics.precision_score",
+        "binary",
+    ),
+    Entry(
+        "recall",
+        "metrics",
+        "imbalanced-data",
+        "TP / (TP + FN), as sklearn.metrics.recall_score",
+        "binary",
+    ),
+    Entry(
+        "f1_score",
+        "metrics",
+        "multi-label",
+        "2 TP / (2 TP + FP + FN), as sklearn.metrics.f1_score",
+        "binary",
+    ),
+    Entry(
+        "balanced_accuracy",
+        "metrics",
+        "imbalanced-data",
+        "the mean recall per class, as sklearn.metrics.balanced_accuracy_score",
+        "elementwise",
+    ),
+    Entry(
+        "precision_recall_curve",
+        "metrics",
+        "imbalanced-data",
+        "sklearn.metrics.precision_recall_curve, without its end point (recall 0, precision 1)",
+        "binary",
+    ),
+    Entry(
+        "average_precision",
+        "metrics",
+        "imbalanced-data",
+        "sum_k (R_k - R_k-1) P_k, as sklearn.metrics.average_precision_score",
+        "binary",
+    ),
+    Entry(
+        "recall_at_precision",
+        "metrics",
+        "imbalanced-data",
+        "the largest recall of a threshold whose precision reaches min_precision",
+        "binary",
+    ),
+    Entry("roc_curve", "metrics", "imbalanced-data", "sklearn.metrics.roc_curve", "binary"),
+    Entry(
+        "roc_auc",
+        "metrics",
+        "imbalanced-data",
+        "the Mann-Whitney statistic over N+ N-, as sklearn.metrics.roc_auc_score",
+        "binary",
+    ),
+    Entry(
+        "calibration_curve",
+        "metrics",
+        "imbalanced-data",
+        "the reliability diagram of the top-class confidence (Guo et al. 2017)",
+        "class",
+    ),
+    Entry(
+        "expected_calibration_error",
+        "metrics",
+        "imbalanced-data",
+        "sum_b |S_b| / N |acc(S_b) - conf(S_b)|, 15 equal bins (Guo et al. 2017)",
+        "class",
+    ),
+)
+
+#: Helpers that compute a loss's hyperparameters from the data (class weights from class
+#: counts): no gradient.
+WEIGHTS: tuple[Entry, ...] = (
+    Entry(
+        "class_balanced_weights",
+        "imbalanced",
+        "imbalanced-data",
+        "weight= of CrossEntropyLoss; w[1] / w[0] as pos_weight= of BCEWithLogitsLoss",
+        "class_counts",
     ),
 )
 
@@ -124,9 +271,13 @@ MODULES: dict[str, str] = {
     "multiclass": "Multi-class classification",
     "imbalanced": "Imbalanced data",
     "sequence": "Sequences",
+    "probabilistic": "Probabilistic regression",
+    "margins": "Margins, rankings and embeddings",
+    "scoring": "Proper scoring rules",
+    "metrics": "Evaluation metrics",
 }
 
-ENTRIES: tuple[Entry, ...] = ACTIVATIONS + LOSSES + METRICS
+ENTRIES: tuple[Entry, ...] = ACTIVATIONS + LOSSES + METRICS + WEIGHTS
 
 
 def names(entries: tuple[Entry, ...] = ENTRIES) -> list[str]:

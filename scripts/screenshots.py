@@ -6,8 +6,10 @@ Usage: python scripts/screenshots.py [--site _build/html] [--notebooks _build/no
 
 ``make screenshots`` runs it on the site ``make book`` built. It serves the site on 127.0.0.1,
 opens each page the table of contents lists (or the pages given, e.g. ``chapters/what-is-a-loss``)
-in Debian's Chromium at 1280 x 900, waits for MathJax, and writes ``NAME.png`` and
-``NAME-dark.png`` (``chapters/what-is-a-loss`` -> ``chapters__what-is-a-loss.png``).
+in Debian's Chromium on a laptop (1280 x 900) and on a phone (390 x 844), waits for MathJax, and
+writes ``NAME.png``, ``NAME-dark.png``, ``NAME-phone.png`` and ``NAME-phone-dark.png``
+(``chapters/what-is-a-loss`` -> ``chapters__what-is-a-loss.png``); ``--screens laptop`` (or
+``phone``) shoots one of the two.
 
 With ``--pdf`` (the book ``make pdf`` printed), it also renders a few of its pages:
 ``pdf__title.png``, ``pdf__contents.png``, ``pdf__chapter.png`` (the first chapter's opening),
@@ -34,7 +36,7 @@ from editions.toc import chapter_paths, toc_files
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the browser helpers
 from lab_server import CURRENT_NOTEBOOK, jupyter_lab, open_notebook
 from pdf import render_pages, sample_pages
-from site_browser import Reader, chromium, missing_requirements, serve
+from site_browser import SCREENS, Reader, chromium, missing_requirements, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,14 +44,22 @@ ROOT = Path(__file__).resolve().parents[1]
 LAB_VIEWPORT = {"width": 1280, "height": 1400}
 
 
-def shoot_site(browser, site: Path, pages: list[str], out: Path) -> None:
+def shot_name(page: str, screen: str, dark: bool) -> str:
+    """``chapters/a`` on a phone in dark mode -> ``chapters__a-phone-dark.png``."""
+    suffix = ("" if screen == "laptop" else f"-{screen}") + ("-dark" if dark else "")
+    return f"{page.replace('/', '__')}{suffix}.png"
+
+
+def shoot_site(
+    browser, site: Path, pages: list[str], out: Path, screens: tuple[str, ...] = tuple(SCREENS)
+) -> None:
     with serve(site) as base_url:
-        for dark in (False, True):
-            reader = Reader(browser, base_url, dark=dark)
+        for screen, dark in [(screen, dark) for screen in screens for dark in (False, True)]:
+            reader = Reader(browser, base_url, dark=dark, viewport=SCREENS[screen])
             try:
                 for page in pages:
                     visit = reader.open(f"{page}.html")
-                    path = out / f"{page.replace('/', '__')}{'-dark' if dark else ''}.png"
+                    path = out / shot_name(page, screen, dark)
                     reader.page.screenshot(path=str(path), full_page=True)
                     problems = (
                         visit.console_errors + visit.failed_requests + visit.external_requests
@@ -119,6 +129,13 @@ def main(argv: list[str] | None = None) -> int:
         "--pdf", type=Path, default=None, help="the PDF edition (make pdf): also render a few pages"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "_build" / "screenshots")
+    parser.add_argument(
+        "--screens",
+        nargs="+",
+        choices=sorted(SCREENS),
+        default=list(SCREENS),
+        help="laptop (1280 px), phone (390 px), or both (the default)",
+    )
     args = parser.parse_args(argv)
     if not (args.site / "index.html").is_file():
         print(f"no site in {args.site}: run `make book` first", file=sys.stderr)
@@ -134,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     with chromium() as browser:
-        shoot_site(browser, args.site, args.pages or toc_files(), args.out)
+        shoot_site(browser, args.site, args.pages or toc_files(), args.out, tuple(args.screens))
         if args.notebooks:
             for path in shoot_lab(browser, args.notebooks, chapter_paths()[0], args.out):
                 print(f"JupyterLab  {path.relative_to(args.out.parent)}")

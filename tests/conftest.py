@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -14,6 +15,7 @@ from book import ROOT, build_book
 # find it through PYTHONPATH instead.
 EXT = ROOT / "_ext"
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(EXT), os.environ.get("PYTHONPATH")]))
+sys.path.insert(0, str(EXT))  # and the unit tests of its modules (tests/test_site_features.py)
 
 #: Per-page load times measured by the browser tests, printed at the end of the run.
 PAGE_LOAD_TIMES = pytest.StashKey[dict]()

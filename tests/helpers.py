@@ -62,9 +62,40 @@ def first_argument(fn: Callable) -> str:
     return next(iter(inspect.signature(fn).parameters))
 
 
+#: The kinds of inputs issue 17's losses take: a mean, target and variance; log-rates and
+#: counts; predicted quantiles; class scores for a margin loss; two scores and an order; three
+#: embeddings; queries and keys; class probabilities and indices; log-probabilities and
+#: probabilities.
+ISSUE17_KINDS = (
+    "gaussian",
+    "counts",
+    "quantile",
+    "margin",
+    "ranking",
+    "triplet",
+    "contrastive",
+    "probabilities",
+    "distributions",
+)
+#: The kinds of inputs a registry entry may declare (``Entry.inputs``).
+#: ("class_counts": the number of examples of each class, which class weights are made from.)
+INPUT_KINDS = (
+    "elementwise",
+    "binary",
+    "class",
+    "sequence",
+    "scores",
+    "class_counts",
+    *ISSUE17_KINDS,
+)
+
+
 def valid_inputs(entry: Entry, rng: np.random.Generator | None = None) -> tuple[np.ndarray, ...]:
     """Small valid positional arguments for ``entry``'s function, by its kind of inputs."""
     rng = rng or np.random.default_rng(0)
+    extra = _valid_issue17_inputs(entry.inputs, rng)
+    if extra is not None:
+        return extra
     if entry.inputs == "scores":
         return (rng.normal(size=(4, 3)),)
     if entry.inputs == "sequence":
@@ -80,3 +111,20 @@ def valid_inputs(entry: Entry, rng: np.random.Generator | None = None) -> tuple[
         )
         return first, target
     return rng.normal(size=4), rng.normal(size=4)  # elementwise
+
+
+def _valid_issue17_inputs(kind: str, rng: np.random.Generator) -> tuple[np.ndarray, ...] | None:
+    """Valid positional arguments for the kinds of inputs issue 17's losses take, else None."""
+    scores, classes = rng.normal(size=(4, 3)), np.array([0, 1, 2, 0])
+    probs = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+    return {
+        "gaussian": (rng.normal(size=4), rng.normal(size=4), rng.uniform(0.5, 2, 4)),
+        "counts": (rng.normal(size=4), np.array([0.0, 1.0, 3.0, 2.0])),
+        "quantile": (rng.normal(size=4), rng.normal(size=4)),
+        "margin": (scores, classes),
+        "ranking": (rng.normal(size=4), rng.normal(size=4), np.array([1.0, -1.0, 1.0, -1.0])),
+        "triplet": tuple(rng.normal(size=(3, 4, 3))),
+        "contrastive": tuple(rng.normal(size=(2, 4, 3))),
+        "probabilities": (probs, classes),
+        "distributions": (np.log(probs), probs[::-1].copy()),
+    }.get(kind)

@@ -41,6 +41,12 @@ CHROMIUM_ARGS = [
 #: The window the site is checked in: a common laptop width, at 100 % zoom.
 VIEWPORT = {"width": 1280, "height": 900}
 
+#: A phone's screen in CSS pixels (an iPhone 12 to 15), portrait.
+PHONE = {"width": 390, "height": 844}
+
+#: The screens the site is checked (and shot) at, by name.
+SCREENS = {"laptop": VIEWPORT, "phone": PHONE}
+
 INSTALL_HINT = (
     "install Debian's Chromium (`apt-get install chromium`) and Playwright for Python "
     "(`pip install -r requirements.txt`) to run the browser checks"

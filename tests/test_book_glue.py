@@ -43,3 +43,21 @@ def test_numpy_scalars_are_glued_as_python_numbers(monkeypatch):
         monkeypatch, IPython.display, "display", book.glue, "n", np.array(7), display=True
     )
     assert bundle == {"text/plain": "7"}
+
+
+def test_glue_spread_glues_mean_min_max_and_count(monkeypatch):
+    import IPython.display
+
+    calls = []
+    monkeypatch.setattr(IPython.display, "display", lambda *a, **k: calls.append((a, k)))
+    book.glue_spread("gap", np.array([[3.0, 1.0], [2.0, 6.0]]))
+    glued = {
+        k["metadata"]["scrapbook"]["name"]: a[0][book.GLUE_PREFIX + "text/plain"] for a, k in calls
+    }
+    assert glued == {"gap_mean": "3.0", "gap_min": "1.0", "gap_max": "6.0", "gap_n": "4"}
+
+
+@pytest.mark.parametrize("values", [[], [1.0, float("nan")]])
+def test_glue_spread_refuses_no_values_or_non_finite_ones(values):
+    with pytest.raises(ValueError, match="values: expected finite numbers"):
+        book.glue_spread("gap", values)

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import ast
 import re
+from pathlib import Path
 
 import jupytext
 import pytest
 
 from book import chapter_paths
+from coursework.markup import read_exercises
+from coursework.static import analyse, bound_names, module_aliases
 from editions.reader import CHECK_TAG
 
 CHAPTERS = chapter_paths()
 IDS = [p.stem for p in CHAPTERS]
+CLAIMS = Path(__file__).parent / "claims"
 
 #: The longest code line a student may meet (Black's and Ruff's default width).
 MAX_LINE = 88
@@ -31,6 +35,10 @@ GLOBAL_SETTINGS = re.compile(
     r"simplefilter)|rcParams|plt\.style\.use"
 )
 HIDDEN_TAGS = {"remove-cell", "remove-input", "remove-output"}
+#: The calls that glue numbers (lossutils.book): a check cell may end with one.
+GLUES = {"glue", "glue_spread"}
+#: The names lossutils.book.glue_spread("x", values) glues: x_mean, x_min, x_max, x_n.
+SPREAD_PARTS = ("mean", "min", "max", "n")
 
 
 def _cells(path):
@@ -99,7 +107,7 @@ def test_check_cells_are_short_and_only_check_or_glue(path):
         )
         last = ast.parse(cell.source).body[-1]
         shows = isinstance(last, ast.Expr) and not (
-            isinstance(last.value, ast.Call) and ast.unparse(last.value.func) == "glue"
+            isinstance(last.value, ast.Call) and ast.unparse(last.value.func) in GLUES
         )
         assert not shows and not re.search(r"\b(print|display)\(", cell.source), (
             f"{where}: shows something; a check cell's output is never seen"
@@ -169,31 +177,60 @@ def test_exercises_have_labels_and_solutions(path):
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
 def test_code_exercises_follow_the_autograder_markup(path):
-    cells = _cells(path)
-    solutions = [c for c in cells if "solution" in _tags(c)]
-    tests = [c for c in cells if "test" in _tags(c)]
-    assert solutions, f"{path.name}: no autograded code exercise"
-    assert len(tests) >= len(solutions)
-    for cell in solutions:
-        assert "hide-cell" in _tags(cell)
-        assert "# BEGIN SOLUTION" in cell.source and "# END SOLUTION" in cell.source
-    for cell in tests:
-        assert "remove-cell" in _tags(cell)
-        assert isinstance(cell.metadata.get("grade_id"), str) and cell.metadata["grade_id"]
-        assert isinstance(cell.metadata.get("points"), int) and cell.metadata["points"] > 0
-        assert "assert" in cell.source
+    """CONTRIBUTING's "Exercise markup", as the coursework reads it: answer and test cells share a
+    grade_id, tests have points, a visibility and a message on every assert, no demo code after
+    # END SOLUTION (read_exercises names every broken rule)."""
+    exercises = read_exercises(jupytext.read(path), path.name)
+    assert exercises, f"{path.name}: no autograded code exercise"
+    for exercise in exercises.values():
+        cell = _cells(path)[exercise.cell]
+        assert "hide-cell" in _tags(cell), (
+            f"{exercise.grade_id}: the solution is folded on the site"
+        )
+        assert exercise.functions, f"{exercise.grade_id}: the answer defines no function to grade"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
+def test_exercises_forbid_what_does_them_in_one_call(path):
+    """A test compares an answer with lossutils and PyTorch, so an answer that calls them passes
+    in one line: every exercise forbids torch and lossutils unless the exercise asks for it (its
+    reference solution uses it, as a torch.autograd.Function must). The reference solutions obey
+    their own rules."""
+    nb = jupytext.read(path)
+    aliases = module_aliases(
+        [c.source for c in nb.cells if c.cell_type == "code" and "solution" not in _tags(c)]
+    )
+    for exercise in read_exercises(nb, path.name).values():
+        for module in ("torch", "lossutils"):
+            asks_for_it = analyse(exercise.solution, forbid=(module,), aliases=aliases).forbidden
+            assert asks_for_it or module in exercise.forbid, f"{exercise.grade_id}: forbid {module}"
+        analysis = analyse(exercise.solution, forbid=exercise.forbid, aliases=aliases)
+        assert analysis.syntax_error is None and analysis.forbidden == (), (
+            f"{exercise.grade_id}: the reference solution breaks its own rules: {analysis.forbidden}"
+        )
+        assert analysis.flags == (), (
+            f"{exercise.grade_id}: the grader would flag the reference: {analysis.flags}"
+        )
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
+def test_test_cells_leave_the_chapters_names_alone(path):
+    """Readers run a test cell in the chapter's namespace (a self-check), and tests/claims reads
+    that namespace: a test must not rebind a name the chapter's claims read."""
+    claims = CLAIMS / f"test_{path.stem.replace('-', '_')}.py"
+    read = set(re.findall(r"\bch\.(\w+)", claims.read_text())) if claims.is_file() else set()
+    for cell in _code(path):
+        if "test" in _tags(cell):
+            clash = set(bound_names(cell.source)) & read
+            assert not clash, (
+                f"{path.name}: {cell.metadata.get('grade_id')} rebinds {sorted(clash)}"
+            )
 
 
 def test_grade_ids_are_unique_across_the_book():
-    """One grade id per exercise: an exercise's answer cell and its test cells may share it
-    (issue 16's markup), two exercises never do."""
-    ids = []
-    for p in CHAPTERS:
-        cells = [c for c in _cells(p) if "grade_id" in c.metadata]
-        answers = [c.metadata["grade_id"] for c in cells if "solution" in _tags(c)]
-        assert len(answers) == len(set(answers)), f"{p.name}: two answer cells share a grade id"
-        ids += sorted({c.metadata["grade_id"] for c in cells})
-    assert len(ids) == len(set(ids)), "a grade id is used in two chapters"
+    """One grade id per exercise (its answer cell and its tests share it), never two exercises."""
+    ids = [gid for p in CHAPTERS for gid in read_exercises(jupytext.read(p), p.name)]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
@@ -243,6 +280,11 @@ def test_numbers_in_prose_are_glued(path):
     text = path.read_text()
     used = set(re.findall(r"\{glue:(?:text|md)?\}`([A-Za-z0-9_]+)", text))
     defined = set(re.findall(r"glue\(\s*[\"']([A-Za-z0-9_]+)[\"']", text))
+    defined |= {
+        f"{name}_{part}"
+        for name in re.findall(r"glue_spread\(\s*[\"']([A-Za-z0-9_]+)[\"']", text)
+        for part in SPREAD_PARTS
+    }
     assert used, f"{path.name}: quotes no computed number"
     assert used <= defined, f"{path.name}: glued names never defined: {sorted(used - defined)}"
 

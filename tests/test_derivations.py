@@ -14,6 +14,7 @@ Three layers, so that the symbols, lossutils and PyTorch cannot disagree:
 
 from __future__ import annotations
 
+import re
 import zlib
 
 import numpy as np
@@ -194,6 +195,46 @@ def test_every_derivation_renders_as_aligned_latex():
     assert full.only("raw", "gradient").steps[1].lhs == ""
     with pytest.raises(KeyError, match="has the steps"):
         d.only("nll", "no such step")
+
+
+def _unbroken(tex: str) -> str:
+    """LaTeX without the line breaks and alignment that Derivation.markdown adds."""
+    return re.sub(r"\\(begin|end)\{aligned\}|\\\\|&|\\quad|\{\}|\s", "", tex)
+
+
+def test_every_derivation_shows_each_reason_under_its_equation():
+    """The notebook and the website show the Markdown: one display per step, its reason in
+    words right under it (not in a right-hand column that a phone's width cuts off)."""
+    for name, d in DERIVATIONS.items():
+        assert d._repr_markdown_() == d.markdown()
+        blocks = d.markdown().split("\n\n")
+        shown = iter(blocks)
+        for step in d.steps:
+            equation = next(shown)
+            assert equation.startswith("$$\n") and equation.endswith("\n$$"), (name, step.key)
+            # A long sum is broken over aligned lines; the same terms, in the same order.
+            assert _unbroken(sp.latex(step.rhs, order="none")) in _unbroken(equation), (
+                name,
+                step.key,
+            )
+            assert " && " not in equation, (name, step.key)  # no column of reasons
+            if step.note:
+                reason = next(shown)
+                assert reason.startswith("*") and reason.endswith(".*"), (name, step.key)
+                assert step.note[1:].rstrip(".") in reason, (name, step.key)
+        assert next(shown, None) is None, name
+    part = DERIVATIONS["gaussian_nll"].markdown(keys=["nll"])
+    assert part.count("$$") == 2
+
+
+def test_long_sums_are_broken_over_lines_that_fit_the_column():
+    """The multi-label NLL (six terms) no longer runs off a laptop's text column (1062 px of
+    768 before): it is broken after a sign, each line short; short equations stay on one line."""
+    nll = DERIVATIONS["multilabel_nll"].markdown(keys=["nll"])
+    lines = nll.split("\\\\")
+    assert "\\begin{aligned}" in nll and len(lines) >= 2
+    assert all(line.lstrip("\n&\\quad ").startswith(("-", "+", "\\begin")) for line in lines[1:])
+    assert "aligned" not in DERIVATIONS["identity_mse_gradient"].markdown()
 
 
 # --------------------------------------------------------------------------

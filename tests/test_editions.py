@@ -36,6 +36,7 @@ TARGETS = Targets(
         "intro": Target(SITE + "intro.html", "Loss Functions in Deep Learning", ""),
     },
     site_url=SITE,
+    terms={"Logit": Target(SITE + "glossary.html#term-Logit", "Logit")},
 )
 GLUED = {
     "x": {"text/plain": "0.123456"},
@@ -120,6 +121,15 @@ def test_cross_references_link_to_the_published_page():
     )
     with pytest.raises(UnknownTargetError, match="'fig-none'"):
         convert_inline("{numref}`fig-none`", conv)
+
+
+def test_glossary_terms_link_to_their_entry_whatever_their_case():
+    conv = conversion()
+    url = f"{SITE}glossary.html#term-Logit"
+    assert convert_inline("the {term}`logit`", conv) == f"the [logit]({url})"
+    assert convert_inline("two {term}`logits <Logit>`", conv) == f"two [logits]({url})"
+    with pytest.raises(UnknownTargetError, match="no term 'softplus'"):
+        convert_inline("{term}`softplus`", conv)
 
 
 def test_code_spans_are_left_alone_and_unknown_roles_are_errors():
@@ -405,6 +415,15 @@ def test_reader_notebook_of_a_tiny_chapter(chapter):
     )
 
 
+def test_reader_notebook_opens_with_the_chapter_box_under_its_title(chapter):
+    box = "> **In this chapter you will**\n>\n> - square a number"
+    nb = _reader(chapter, opening=box)
+    first = next(c.source for c in nb.cells[1:] if c.cell_type == "markdown")
+    assert first.startswith(f"# A chapter\n\n{box}\n\nWe'll need the following imports.")
+    text = "\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert text.count("In this chapter you will") == 1
+
+
 def test_reader_notebook_keeps_the_builds_outputs_numbered_as_one_run(chapter):
     import jupytext
 
@@ -471,3 +490,20 @@ def test_an_explorer_reaches_the_reader_notebook_interactive_with_its_caption(ch
     assert output["data"][PLOTLY_MIME]["layout"]["sliders"][0]["steps"][1]["label"] == "2"
     assert 'alt="Two lines through the origin' in output["data"]["text/html"]
     assert caption.source.startswith("**Fig. 2.3.** A curve")
+
+
+def test_merge_streams_joins_a_split_print_exactly():
+    """A print the kernel sent in pieces reads the same as one sent whole."""
+    from editions.streams import merge_streams
+
+    def stream(name, text):
+        return {"output_type": "stream", "name": name, "text": text}
+
+    figure = {"output_type": "display_data", "data": {"text/plain": "<Figure>"}}
+    whole = [stream("stdout", "y = 1, z = -8:  BCE -0.99966\n"), figure]
+    split = [stream("stdout", "y = 1, z = -8: "), stream("stdout", " BCE -0.99966\n"), figure]
+    assert merge_streams(split) == merge_streams(whole) == whole
+    # A progress line rewritten with \r shows its last state; stdout comes before stderr.
+    messy = [stream("stderr", "warn\n"), stream("stdout", "10%\r50%\r100%\n")]
+    assert merge_streams(messy) == [stream("stdout", "100%\n"), stream("stderr", "warn\n")]
+    assert messy[1]["text"] == "10%\r50%\r100%\n"  # the input is left alone

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 import lossutils as lu
+from lossutils import registry
 
 EPS32 = float(np.finfo(np.float32).eps)
 TINY32 = float(np.finfo(np.float32).tiny)
@@ -83,11 +84,40 @@ CASES = [
     ),
     ("cross_entropy(probabilities)", lu.cross_entropy, (X, Q), {"reduction": "none"}),
     ("grad_cross_entropy(probabilities)", lu.grad_cross_entropy, (X, Q), {}),
+    *_class(
+        "logit_adjusted_cross_entropy",
+        "grad_logit_adjusted_cross_entropy",
+        reduction="none",
+        prior=[0.7, 0.2, 0.09, 0.01],
+    ),
+    *_class(
+        "logit_adjusted_cross_entropy",
+        "grad_logit_adjusted_cross_entropy",
+        prior=[0.5, 0.3, 0.15, 0.05],
+        tau=1.5,
+        weight=[1.0, 2.0, 0.5, 1.0],
+    ),
     *_class("softmax_focal_loss", "grad_softmax_focal_loss", reduction="none"),
     *_class("softmax_focal_loss", "grad_softmax_focal_loss", gamma=0.5),
     ("sequence_cross_entropy", lu.sequence_cross_entropy, (SEQ, SEQ_T), {"reduction": "none"}),
     ("grad_sequence_cross_entropy", lu.grad_sequence_cross_entropy, (SEQ, SEQ_T), {}),
     ("perplexity", lu.perplexity, (SEQ, SEQ_T), {}),
+    *[  # probabilistic regression, margins and embeddings, scoring rules (issue 17)
+        (f"{f.__name__}{kw or ''}", f, args, kw)
+        for pair, args, kws in (
+            (("gaussian_nll_loss",), (Z, T, np.abs(Z) + np.float32(0.1)), ({}, {"full": True})),
+            (("poisson_nll_loss",), (Z / 20, T), ({}, {"full": True})),
+            (("poisson_nll_loss",), (np.abs(Z), T), ({"log_input": False, "full": True},)),
+            (("triplet_margin_loss",), (X, X[::-1].copy(), X + 1), ({}, {"p": 3.0, "swap": True})),
+            (("info_nce",), (X[:200], X[200:400]), ({}, {"temperature": 0.01})),
+            (("multi_margin_loss",), (X, np.abs(Y) % 4), ({}, {"p": 2})),
+            (("brier_score",), (Q, np.abs(Y) % 4), ({},)),
+            (("kl_div",), (np.log(Q), Q[::-1].copy()), ({}, {"reduction": "batchmean"})),
+        )
+        for name in pair
+        for f in (getattr(lu, name), getattr(lu, "grad_" + name))
+        for kw in kws
+    ],
 ]
 CASES = [
     (i, f, (P, T) if "binary_cross_entropy" == f.__name__.removeprefix("grad_") else args, kw)
@@ -108,13 +138,28 @@ ARITHMETIC_ONLY = {
     "grad_nll_loss",
     "sequence_nll_loss",
     "grad_sequence_nll_loss",
+    "pinball_loss",
+    "grad_pinball_loss",
+    "margin_ranking_loss",
+    "grad_margin_ranking_loss",
 }
-NOT_NUMERIC = {"choose_loss"}
+NOT_NUMERIC = {"choose_loss", "diagnose"}  # advice and checks, not losses
+# lossutils.metrics: counts, sorts and means over the whole data set, reported as Python floats
+# (or float64 arrays) whatever the input's dtype.
+REPORTED = {e.name for e in registry.METRICS if e.module == "metrics"}
+# Class weights from integer class counts: float64, computed once per data set.
+FROM_COUNTS = {e.name for e in registry.WEIGHTS}
 
 
 def test_every_public_function_is_covered():
     """A new public function must be added here: to CASES, or to ARITHMETIC_ONLY with a reason."""
-    covered = {f.__name__ for _, f, _, _ in CASES} | ARITHMETIC_ONLY | NOT_NUMERIC
+    covered = (
+        {f.__name__ for _, f, _, _ in CASES}
+        | ARITHMETIC_ONLY
+        | NOT_NUMERIC
+        | REPORTED
+        | FROM_COUNTS
+    )
     assert set(lu.__all__) == covered
 
 

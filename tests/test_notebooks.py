@@ -33,6 +33,7 @@ from nbclient import NotebookClient
 
 from book import ROOT, chapter_paths
 from editions.reader import CHECK_TAG, COLAB_SETUP
+from editions.streams import merge_streams
 from notebooks import copy_notebooks
 
 CHAPTERS = chapter_paths()
@@ -81,6 +82,7 @@ def test_the_editions_api_after_the_build_makes_the_sites_notebook(built_book):
     """What the coursework does: the same reader notebook, from the files the build leaves
     (the doctrees' labels and numbers, the glued values, the executed notebook)."""
     from editions.bibliography import Bibliography
+    from editions.outline import chapter_opening, reading_from_doctrees
     from editions.reader import load_glue, reader_notebook
     from editions.site import Site
     from editions.targets import Targets
@@ -106,6 +108,11 @@ def test_the_editions_api_after_the_build_makes_the_sites_notebook(built_book):
         bibliography=Bibliography(),
         docname=f"chapters/{chapter.stem}",
         executed=executed,
+        opening=chapter_opening(
+            f"chapters/{chapter.stem}",
+            targets,
+            reading_from_doctrees(build / ".doctrees").get(f"chapters/{chapter.stem}"),
+        ),
     )
     assert nb == _reader(site_dir, chapter)
 
@@ -240,24 +247,22 @@ def test_reader_notebook_runs_in_a_fresh_kernel_and_prints_what_the_book_printed
 
 
 def _comparable(outputs) -> list[dict]:
-    """Outputs as a reader sees them: streams merged and without trailing blank space (as
-    myst-nb stores them), images as a digest (the same figure drawn again on the same machine
-    is the same PNG, byte for byte)."""
-    merged: list[dict] = []
-    for out in outputs:
+    """Outputs as a reader sees them: each stream's messages joined exactly as the site and the
+    reader notebook join them (editions.streams: where a kernel splits a print into messages
+    depends on timing, not on the code), images as a digest (the same figure drawn again on the
+    same machine is the same PNG, byte for byte)."""
+    shown: list[dict] = []
+    for out in merge_streams(outputs):
         if out["output_type"] == "stream":
-            if merged and merged[-1].get("stream") == out["name"]:
-                merged[-1]["text"] = (merged[-1]["text"] + out["text"]).rstrip()
-            else:
-                merged.append({"stream": out["name"], "text": out["text"].rstrip()})
+            shown.append({"stream": out["name"], "text": out["text"]})
         elif out["output_type"] == "error":
-            merged.append({"error": f"{out['ename']}: {out['evalue']}"})
+            shown.append({"error": f"{out['ename']}: {out['evalue']}"})
         else:
             data = dict(out.get("data", {}))
             if "image/png" in data:
                 data["image/png"] = hashlib.sha256(base64.b64decode(data["image/png"])).hexdigest()
-            merged.append(data)
-    return merged
+            shown.append(data)
+    return shown
 
 
 def test_the_colab_cell_installs_lossutils_only_on_colab():

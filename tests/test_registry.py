@@ -12,11 +12,13 @@ import inspect
 import re
 
 import pytest
+import torch.nn.functional as F
 
 import lossutils as lu
 from book import ROOT, chapter_paths
+from helpers import INPUT_KINDS
 from lossutils import registry
-from lossutils.registry import ACTIVATIONS, ENTRIES, LOSSES, METRICS, MODULES
+from lossutils.registry import ACTIVATIONS, ENTRIES, LOSSES, METRICS, MODULES, WEIGHTS
 
 LOSS_IDS = [e.name for e in LOSSES]
 ENTRY_IDS = [e.name for e in ENTRIES]
@@ -38,7 +40,7 @@ def public_functions(module_name: str) -> set[str]:
 
 
 def test_package_exports_exactly_the_registry():
-    assert lu.__all__ == [*registry.names(), "choose_loss"]
+    assert lu.__all__ == [*registry.names(), "choose_loss", "diagnose"]
     assert len(set(lu.__all__)) == len(lu.__all__)
     for name in lu.__all__:
         assert callable(getattr(lu, name)), name
@@ -56,7 +58,7 @@ def test_every_public_function_is_registered(module):
 def test_registry_names_its_modules_and_has_no_duplicates():
     assert {e.module for e in ENTRIES} == set(MODULES)
     assert len(set(ENTRY_IDS)) == len(ENTRY_IDS)
-    assert {e.inputs for e in ENTRIES} <= {"elementwise", "binary", "class", "sequence", "scores"}
+    assert {e.inputs for e in ENTRIES} <= set(INPUT_KINDS)
     assert registry.find("grad_huber") is registry.find("huber")
     with pytest.raises(KeyError, match="'nope' is not a public function of lossutils"):
         registry.find("nope")
@@ -75,6 +77,16 @@ def test_no_loss_module_imports_another_modules_private_names():
 # ------------------------------------------------------------------ signatures
 
 
+#: Losses whose positional arguments are not ``(first, target)``: PyTorch's own, where PyTorch
+#: has the loss (a variance, a second score, a triplet), or a query and its key.
+POSITIONAL = {
+    "gaussian_nll_loss": ("input", "target", "var"),
+    "margin_ranking_loss": ("input1", "input2", "target"),
+    "triplet_margin_loss": ("anchor", "positive", "negative"),
+    "info_nce": ("queries", "keys"),
+}
+
+
 @pytest.mark.parametrize("entry", LOSSES, ids=LOSS_IDS)
 def test_loss_signatures_follow_pytorch(entry):
     """``loss(first, target, *, hyperparameters, reduction=)``; the gradient takes exactly the
@@ -82,9 +94,12 @@ def test_loss_signatures_follow_pytorch(entry):
     loss, grad = entry.function, entry.gradient
     params = list(inspect.signature(loss).parameters.values())
     assert inspect.signature(grad).parameters == inspect.signature(loss).parameters
-    assert [p.kind for p in params[:2]] == [inspect.Parameter.POSITIONAL_OR_KEYWORD] * 2
-    assert params[1].name == "target"
-    assert all(p.kind == inspect.Parameter.KEYWORD_ONLY for p in params[2:])  # no positional flags
+    positional = [p.name for p in params if p.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    assert positional == list(POSITIONAL.get(entry.name, (positional[0], "target")))
+    if entry.name in POSITIONAL and hasattr(F, entry.name):  # PyTorch's names, in its order
+        torch_names = list(inspect.signature(getattr(F, entry.name)).parameters)
+        assert positional == torch_names[: len(positional)]
+    assert all(p.kind == inspect.Parameter.KEYWORD_ONLY for p in params[len(positional) :])
     assert params[-1].name == "reduction"
     assert params[-1].default == (
         "none" if entry.name == "sigmoid_focal_loss" else "mean"
@@ -193,9 +208,9 @@ def test_every_loss_is_benchmarked(entry):
     assert f"lu.{entry.name}," in source, f"no case for {entry.name} in benchmarks/bench_losses.py"
 
 
-def test_activations_and_metrics_are_not_losses():
-    assert not set(ACTIVATIONS + METRICS) & set(LOSSES)
-    for entry in ACTIVATIONS + METRICS:
+def test_activations_metrics_and_weights_are_not_losses():
+    assert not set(ACTIVATIONS + METRICS + WEIGHTS) & set(LOSSES)
+    for entry in ACTIVATIONS + METRICS + WEIGHTS:
         assert not hasattr(lu, "grad_" + entry.name)
 
 

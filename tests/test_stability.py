@@ -185,6 +185,16 @@ def torch_softmax_focal(x, t, gamma):
     return -((1 - log_p.exp()) ** gamma) * log_p
 
 
+# The logit-adjusted cross-entropy is the cross-entropy of the adjusted logits x + log(prior),
+# which lossutils forms in float64 (for float32 input too): the exact reference is the
+# cross-entropy of those float64 logits, so the test measures the loss, not the input's shift.
+LOG_PRIOR = np.log(np.array([0.7, 0.25, 0.05]))
+
+
+def exact_logit_adjusted(x, t):
+    return [-_mp_log_softmax(row)[y] for row, y in zip(x.astype(np.float64) + LOG_PRIOR, t)]
+
+
 FOCAL_GAMMA = {f"{kind}_focal(gamma={g})": g for kind in ("softmax", "sigmoid") for g in (0.5, 2.0)}
 
 CASES = {
@@ -211,6 +221,14 @@ CASES = {
         lambda x, t: lu.cross_entropy(x, t, reduction="none"),
         lambda x, t: F.cross_entropy(*_t(x, t), reduction="none"),
         lambda x, t: [-_mp_log_softmax(row)[y] for row, y in zip(x, t)],
+    ),
+    "logit_adjusted_cross_entropy": (
+        class_inputs,
+        lambda x, t: lu.logit_adjusted_cross_entropy(
+            x, t, prior=np.exp(LOG_PRIOR), reduction="none"
+        ),
+        lambda x, t: F.cross_entropy(*_t(x + LOG_PRIOR.astype(x.dtype), t), reduction="none"),
+        exact_logit_adjusted,
     ),
     **{
         f"softmax_focal(gamma={g})": (

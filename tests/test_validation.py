@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import lossutils as lu
-from helpers import first_argument, valid_inputs
+from helpers import ISSUE17_KINDS, REDUCTIONS, first_argument, valid_inputs
 from lossutils.registry import LOSSES
 
 X3 = np.zeros((4, 3))  # logits (N=4, C=3)
@@ -313,3 +313,41 @@ def test_zero_dimensional_inputs(fn):
     out = fn(0.3, 1.0, reduction="none")
     assert np.shape(out) == () and np.isfinite(out)
     assert np.isfinite(fn(0.3, 1.0))
+
+
+# ---------------------------------------------------------------- issue 17's losses
+
+# Losses whose arguments are of the kinds issue 17 added (a variance, a ranking, a triplet, ...);
+# their shape and value checks are in tests/test_probabilistic.py, test_margins.py and
+# test_scoring.py, and these generic ones apply to all of them.
+ISSUE17 = loss_and_gradient(*ISSUE17_KINDS)
+
+
+def required(fn) -> dict:
+    """The keyword arguments that have no default (the pinball loss's quantile)."""
+    return {"quantile": 0.3} if "pinball" in fn.__name__ else {}
+
+
+@functions(ISSUE17)
+def test_issue17_bad_reduction(fn):
+    with pytest.raises(ValueError, match=r"reduction must be one of \('mean', .*got 'avg'"):
+        fn(*valid_args(fn), reduction="avg", **required(fn))
+
+
+@functions(ISSUE17)
+def test_issue17_inputs_are_never_modified(fn):
+    args = valid_args(fn)
+    saved = [a.copy() for a in args]
+    for reduction in REDUCTIONS:
+        out = fn(*args, reduction=reduction, **required(fn))
+        assert np.all(np.isfinite(out))
+    for before, after in zip(saved, args):
+        np.testing.assert_array_equal(before, after)
+
+
+@functions(ISSUE17)
+def test_issue17_non_numeric_first_argument(fn):
+    first, *rest = valid_args(fn)
+    bad = np.full(first.shape, "a")
+    with pytest.raises(TypeError, match=rf"{first_argument(fn)} must be an array of real numbers"):
+        fn(bad, *rest, **required(fn))

@@ -30,3 +30,13 @@ def float64_like_the_chapters():
     torch.set_default_dtype(torch.float64)
     yield
     torch.set_default_dtype(saved)
+
+
+@pytest.fixture
+def one_thread():
+    """One PyTorch thread, as the chapters use: their tensors are small, and on a busy 2-core
+    machine two threads wait for each other (a re-run took 250 s on two threads, 8 s on one)."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)

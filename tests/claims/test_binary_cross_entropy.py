@@ -50,16 +50,31 @@ def test_logistic_regression_final_loss_and_gradient_are_pytorchs(ch):
 
 
 def test_pytorchs_pos_weight_is_lossutils_w1_on_the_training_logits(ch):
-    for pw, run in ch.runs.items():
-        z_train = run["model"](torch.from_numpy(ch.x_imb)).detach().numpy()[:, 0]
+    x_imb, y_imb = ch.two_clouds(380, 20, seed=2)  # the first seed's training set
+    for pw, runs in ch.runs.items():
+        z_train = runs[0]["model"](torch.from_numpy(x_imb)).detach().numpy()[:, 0]
         weight = None if pw is None else torch.tensor(pw)
         expected = F.binary_cross_entropy_with_logits(
-            torch.from_numpy(z_train), torch.from_numpy(ch.y_imb), pos_weight=weight
+            torch.from_numpy(z_train), torch.from_numpy(y_imb), pos_weight=weight
         ).item()
-        ours = lu.weighted_binary_cross_entropy_with_logits(z_train, ch.y_imb, w1=pw or 1.0)
+        ours = lu.weighted_binary_cross_entropy_with_logits(z_train, y_imb, w1=pw or 1.0)
         assert np.isclose(ours, expected, rtol=1e-12)
         assert np.isclose(
-            lu.binary_cross_entropy_with_logits(z_train, ch.y_imb, pos_weight=pw),
-            expected,
-            rtol=1e-12,
+            lu.binary_cross_entropy_with_logits(z_train, y_imb, pos_weight=pw), expected, rtol=1e-12
         )
+
+
+def test_ten_times_longer_imbalance_runs_move_the_percentages_less_than_their_spread(ch):
+    """The text: the 400-step runs are not fully converged, but converging changes recall and
+    precision by less than their spread over the seeds."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors, as in the chapter: more threads only contend
+    try:
+        for pw, runs in ch.runs.items():
+            longer = [ch.imbalance_run(seed, pw, steps=4000) for seed in range(len(runs))]
+            for key in ("recall", "precision"):
+                short = np.array([r[key] for r in runs])
+                change = np.abs(np.array([r[key] for r in longer]) - short)
+                assert change.max() < short.max() - short.min(), (pw, key)
+    finally:
+        torch.set_num_threads(threads)

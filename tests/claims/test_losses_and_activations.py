@@ -65,9 +65,12 @@ def test_the_symbolic_sigmoid_gradients_are_lossutils_and_pytorchs(ch):
         )
 
 
-def test_pytorch_autograd_retraces_the_bad_start_descents(ch):
-    """The first 50 steps give the same accuracies, and the same weights after 50 steps."""
-    Xt, yt = torch.from_numpy(ch.X), torch.from_numpy(ch.labels)
+@pytest.mark.parametrize("lr_index, seed", [(0, 0), (2, 3)])
+def test_pytorch_autograd_retraces_the_batched_bad_start_descents(ch, lr_index, seed):
+    """One (learning rate, seed) run of the batched descent, retraced alone in PyTorch: the same
+    accuracies for 50 steps, and the same weights as an unbatched NumPy loop after 50 steps."""
+    X, lr = ch.Xs[seed], float(ch.lrs[lr_index])
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(ch.labels)
     for name in ("BCE", "MSE"):
         wb = torch.tensor([*ch.w_bad, ch.b_bad], requires_grad=True)
         accuracy = []
@@ -80,12 +83,12 @@ def test_pytorch_autograd_retraces_the_bad_start_descents(ch):
                 else F.mse_loss(torch.sigmoid(z), yt)
             )
             (grad,) = torch.autograd.grad(loss, wb)
-            wb = (wb - 1.0 * grad).detach().requires_grad_(True)
-        assert np.allclose(accuracy, ch.runs[name][0][:50])
+            wb = (wb - lr * grad).detach().requires_grad_(True)
+        assert np.allclose(accuracy, ch.runs[name][0][:50, lr_index, seed])
         w, b = ch.w_bad.copy(), ch.b_bad
         for _ in range(50):
-            g = ch.grad_logits(name, ch.X @ w + b, ch.labels)
-            w, b = w - ch.X.T @ g, b - g.sum()
+            g = ch.grad_logits(name, X @ w + b, ch.labels)
+            w, b = w - lr * X.T @ g, b - lr * g.sum()
         assert np.allclose(wb.detach().numpy(), [*w, b], rtol=1e-9)
 
 
@@ -108,13 +111,20 @@ def test_the_symbolic_softmax_gradients_are_lossutils_and_pytorchs(ch):
 
 
 def test_the_softmax_trainings_gradients_are_pytorchs_on_the_bad_start(ch):
-    logits0 = ch.X3 @ ch.W_bad
-    zt = torch.tensor(logits0, requires_grad=True)
-    F.mse_loss(torch.softmax(zt, dim=1), torch.from_numpy(ch.onehot)).backward()
+    """The squared error summed over the classes and averaged over the examples (the chapter's
+    convention), and F.mse_loss's default, C times smaller; cross-entropy's mean."""
+    X3, onehot = ch.X3s[0], ch.onehot[0]
+    logits0 = X3 @ ch.W_bad
     p0 = lu.softmax(logits0, axis=1)
-    assert np.allclose(
-        ch.softmax_backward(p0, lu.grad_mse(p0, ch.onehot)), zt.grad.numpy(), rtol=1e-10, atol=1e-15
-    )
+    ours = ch.softmax_backward(p0, lu.grad_mse(p0, onehot, reduction="sum") / ch.n3)
+    zt = torch.tensor(logits0, requires_grad=True)
+    (
+        F.mse_loss(torch.softmax(zt, dim=1), torch.from_numpy(onehot), reduction="sum") / ch.n3
+    ).backward()
+    assert np.allclose(ours, zt.grad.numpy(), rtol=1e-10, atol=1e-15)
+    zt = torch.tensor(logits0, requires_grad=True)
+    F.mse_loss(torch.softmax(zt, dim=1), torch.from_numpy(onehot)).backward()
+    assert np.allclose(ours / ch.C, zt.grad.numpy(), rtol=1e-10, atol=1e-15)
     zt = torch.tensor(logits0, requires_grad=True)
     F.cross_entropy(zt, torch.from_numpy(ch.classes)).backward()
     assert np.allclose(
@@ -144,7 +154,8 @@ def test_the_focal_weight_times_p_minus_y_is_lossutils_and_pytorchs_gradient(ch)
             assert np.allclose(zt.grad.numpy(), expected, rtol=1e-9, atol=1e-15)
 
 
-def test_the_written_out_adam_is_pytorchs(ch):
+def test_the_chapters_adam_is_pytorchs(ch):
+    """On the first data set; the chapter's Adam (lu.optim.adam) runs every seed at once."""
     Xt, yt = torch.from_numpy(ch.X), torch.from_numpy(ch.labels)
     losses = {
         "BCE": lambda wb: F.binary_cross_entropy_with_logits(Xt @ wb[:2] + wb[2], yt),
@@ -152,7 +163,7 @@ def test_the_written_out_adam_is_pytorchs(ch):
     }
     for name, loss_fn in losses.items():
         theta30 = _torch_adam_run(loss_fn, [*ch.w_bad, ch.b_bad], 30)
-        assert np.allclose(theta30, ch.adam(name, steps=30)[2], rtol=1e-9, atol=1e-12)
+        assert np.allclose(theta30, ch.adam(name, steps=30)[2][0], rtol=1e-9, atol=1e-12)
 
 
 def test_pytorchs_adam_takes_the_epsilon_exercises_step(ch):

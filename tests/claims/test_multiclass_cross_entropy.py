@@ -57,7 +57,7 @@ def test_the_label_smoothing_curves_are_pytorchs(ch):
         assert np.allclose(curve, theirs, rtol=1e-12)
 
 
-def test_the_batched_network_is_six_nn_linear_stacks(ch):
+def test_the_batched_network_is_nn_linear_stacks(ch):
     """Run 3 of the batched network, rebuilt from PyTorch's modules, gives the same logits."""
     run, layers = 3, []
     for k in range(0, len(ch.params), 2):
@@ -68,7 +68,7 @@ def test_the_batched_network_is_six_nn_linear_stacks(ch):
         layers += [linear, torch.nn.ReLU()]
     net = torch.nn.Sequential(*layers[:-1])
     with torch.no_grad():
-        assert torch.allclose(net(ch.X), ch.mlps(ch.params, ch.X)[run], rtol=1e-12)
+        assert torch.allclose(net(ch.X[run]), ch.mlps(ch.params, ch.X)[run], rtol=1e-12)
 
 
 def test_lossutils_agrees_with_pytorch_on_the_networks_logits(ch):
@@ -76,7 +76,7 @@ def test_lossutils_agrees_with_pytorch_on_the_networks_logits(ch):
     with torch.no_grad():
         train_logits = ch.mlps(ch.params, ch.X).numpy()
         test_logits = ch.mlps(ch.params, torch.from_numpy(ch.x_test))
-    for r, (_, eps) in enumerate(ch.settings):
+    for r, (_, _, eps) in enumerate(ch.settings):
         theirs = F.cross_entropy(
             torch.from_numpy(train_logits[r]), torch.from_numpy(ch.y_noisy[r]), label_smoothing=eps
         ).item()
@@ -92,4 +92,18 @@ def test_lossutils_agrees_with_pytorch_on_the_networks_logits(ch):
             lu.cross_entropy(test_logits[r].numpy(), ch.y_test),
             F.cross_entropy(test_logits[r], torch.from_numpy(ch.y_test)).item(),
             rtol=1e-10,
+        )
+
+
+def test_the_double_softmax_runs_are_the_clean_runs_with_the_bug(ch):
+    """The bug's runs start from the clean plain-CE runs' initial weights, and their loss is
+    PyTorch's cross-entropy of the softmax, which lossutils computes too."""
+    for seed, run in enumerate(ch.clean):
+        assert ch.settings[run] == (seed, 0.0, 0.0)
+    with torch.no_grad():
+        probs = torch.softmax(ch.mlps(ch.bug_params, ch.x_clean), dim=-1).numpy()
+        printed = ch.ce_of_softmax(ch.bug_params).numpy()
+    for k in range(ch.seeds):
+        assert np.isclose(
+            lu.cross_entropy(probs[k], ch.y_clean[ch.clean[k]]), printed[k], rtol=1e-12
         )

@@ -118,12 +118,3 @@ def test_lossutils_agrees_with_pytorch_on_the_trained_outputs(ch):
         assert np.isclose(
             ours, ch.pytorch_loss(rec, ch.trained[task], ch.targets[task]), rtol=1e-12
         ), task
-
-
-def test_the_focal_loss_in_torch_ops_is_lossutils_at_the_trained_parameters(ch):
-    z = ch.imb[list(ch.imb)[2]][1]
-    assert np.isclose(
-        ch.focal(torch.from_numpy(z)).item(),
-        lu.sigmoid_focal_loss(z, ch.targets["imbalanced"], reduction="mean"),
-        rtol=1e-12,
-    )
