@@ -419,11 +419,16 @@ class Explorer:
         def frame(i, j):
             return self.frames[(i,) if j is None else (i, j)]
 
+        # A name shown in several panels (a loss and its gradient) gets one legend entry.
+        for k, trace in enumerate(static):
+            trace["showlegend"] = trace["name"] not in [t["name"] for t in static[:k]]
         moving, visible = [], []
         for j in variants:
+            named = {t["name"] for t in static}
             for trace in frame(start_i, j).traces:
                 moving.append(_plotly_trace(trace, colors, self.panels))
-                moving[-1]["visible"] = j == start_j
+                moving[-1] |= {"visible": j == start_j, "showlegend": trace.name not in named}
+                named.add(trace.name)
                 visible.append(j)
         moving_idx = list(range(len(static), len(static) + len(moving)))
 
@@ -736,7 +741,12 @@ def _axis(label: str, span, *, log: bool = False) -> dict:
 def _plotly_trace(trace: Trace, colors: dict[str, str], panels: Sequence[Panel]) -> dict:
     color = trace.color or colors[trace.name]
     suffix = "" if trace.panel == 0 else str(trace.panel + 1)
-    out: dict = {"name": trace.name, "xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
+    out: dict = {
+        "name": trace.name,
+        "legendgroup": trace.name,  # clicking a legend entry hides the name in every panel
+        "xaxis": f"x{suffix}",
+        "yaxis": f"y{suffix}",
+    }
     if trace.kind == "contour":
         return out | {
             "type": "contour",
@@ -750,7 +760,6 @@ def _plotly_trace(trace: Trace, colors: dict[str, str], panels: Sequence[Panel])
             "showscale": False,
             "line": {"width": 1},
             "hoverinfo": "skip",
-            "showlegend": True,
         }
     out |= {"x": _compact(trace.x), "y": _compact(trace.y)}
     if trace.kind == "bars":

@@ -358,3 +358,17 @@ def test_frames_must_keep_their_traces():
 def test_bad_traces_and_sliders_are_refused(make, message):
     with pytest.raises((ValueError, TypeError), match=re.escape(message)):
         make()
+
+
+def test_a_name_in_several_panels_has_one_legend_entry():
+    """The focal explorer's reference curve and each moving curve, drawn in both panels, are
+    one legend entry each (one group, so a click hides both), in every copy of the traces."""
+    both = [line(P, -np.log(P), name="BCE", color="#000000", panel=k) for k in (0, 1)]
+    figure = focal_explorer(static=both).figure()
+
+    shown = [t["name"] for t in figure["data"] if t["showlegend"] and t.get("visible", True)]
+    assert shown == ["BCE", "focal loss", "pull"]
+    assert all(t["legendgroup"] == t["name"] for t in figure["data"])
+    # Every copy (one per value of the second slider) has its own entries.
+    hidden = [t["name"] for t in figure["data"] if t.get("visible") is False and t["showlegend"]]
+    assert hidden == ["focal loss", "pull"] * 2
