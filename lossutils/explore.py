@@ -623,11 +623,17 @@ class Explorer:
             }
             for name, t in styles.items():
                 handles[name] = Line2D([], [], color="0.3", linestyle=_DASHES[t.dash])
+        # As many columns as fit the figure's width (about 12 characters an inch at 9 points,
+        # and 5 for each entry's sample line and gap): a wider legend would be cut off.
+        ncols = min(4, len(handles))
+        longest = sorted((len(label) for label in handles), reverse=True)
+        while ncols > 1 and sum(longest[:ncols]) + 5 * ncols > 12 * width:
+            ncols -= 1
         fig.legend(
             list(handles.values()),
             list(handles.keys()),
             loc="outside lower center",
-            ncols=min(4, len(handles)),
+            ncols=ncols,
             frameon=False,
             fontsize=9,
         )
