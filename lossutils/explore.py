@@ -608,6 +608,9 @@ class Explorer:
                         color, label = setting_colors[s], self.setting_text(key)
                     slot = (group.index(trace), len(group)) if trace in group else None
                     artist = _draw(ax, trace, color, slot=slot, shown=(s, len(shown)))
+                    if label != trace.name and trace.kind == "line":
+                        # A setting's entry is its colour; the styles get entries of their own.
+                        artist = Line2D([], [], color=color)
                     handles.setdefault(label, artist)
             (xr, yr) = ranges[panel_no]
             if xr is not None:
