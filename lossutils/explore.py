@@ -562,6 +562,7 @@ class Explorer:
     def static_figure(self):
         """The settings in ``show`` drawn with matplotlib, in the course's style."""
         from matplotlib.lines import Line2D
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
         from lossutils.plotting import new_figure
 
@@ -586,10 +587,16 @@ class Explorer:
         for col, ax in enumerate(axes):
             panel_no = 0 if side else col
             panel = self.panels[panel_no]
-            if panel.xlog:
-                ax.set_xscale("log")
-            if panel.ylog:
-                ax.set_yscale("log")
+            for axis, log, set_scale in (
+                (ax.xaxis, panel.xlog, ax.set_xscale),
+                (ax.yaxis, panel.ylog, ax.set_yscale),
+            ):
+                if log:
+                    # Plain numbers at the powers of ten only: over less than a decade,
+                    # matplotlib labels its minor ticks too, and they collide.
+                    set_scale("log")
+                    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+                    axis.set_minor_formatter(NullFormatter())
             for trace in self.static:
                 if trace.panel == panel_no:
                     artist = _draw(
@@ -606,7 +613,9 @@ class Explorer:
                         label = trace.name
                     else:
                         color, label = setting_colors[s], self.setting_text(key)
-                    slot = (group.index(trace), len(group)) if trace in group else None
+                    # Identity, not ==: a Trace holds arrays, which == compares elementwise.
+                    at = [k for k, t in enumerate(group) if t is trace]
+                    slot = (at[0], len(group)) if at else None
                     artist = _draw(ax, trace, color, slot=slot, shown=(s, len(shown)))
                     if label != trace.name and trace.kind == "line":
                         # A setting's entry is its colour; the styles get entries of their own.
@@ -617,6 +626,9 @@ class Explorer:
                 ax.set_xlim(*(10 ** np.array(xr) if panel.xlog else xr))
             if yr is not None:
                 ax.set_ylim(*(10 ** np.array(yr) if panel.ylog else yr))
+            for axis, log, span in ((ax.xaxis, panel.xlog, xr), (ax.yaxis, panel.ylog, yr)):
+                if log and span is not None and span[1] - span[0] < 2:  # under two decades
+                    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
         if not side and len(self.show) > 1:
             # One entry per setting (its colour) and one per moving trace's style.
             styles = {
