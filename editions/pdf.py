@@ -125,11 +125,11 @@ def read_page(
         figure = box.find_parent("figure")
         if figure is None or not figure.get("id"):
             raise ValueError(f"{docname}: an explorer outside a figure with a name (id)")
-        number = figure.select_one(".caption-number")
+        fig_number = figure.select_one(".caption-number")  # not `number`: the chapter's
         text = figure.select_one(".caption-text")
         explorers.append(
             Explorer(
-                number.get_text(strip=True) if number else "",
+                fig_number.get_text(strip=True) if fig_number else "",
                 text.get_text(" ", strip=True) if text else "",
                 f"{anchor(docname)}--{box['id']}",
                 f"{docname}.html#{figure['id']}",

@@ -48,6 +48,8 @@ from site_browser import Reader, chromium, missing_requirements, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 
+#: Drafts printed at most after the first to settle the page numbers (one is the rule).
+DRAFTS = 4
 FOOTER = (
     '<div style="width:100%;font-size:8pt;color:#555;text-align:center;'
     'font-family:sans-serif"><span class="pageNumber"></span></div>'
@@ -215,6 +217,9 @@ def make_pdf(
     """
     start = time.perf_counter()
     document = print_document(site, toc, book_info(config), solutions=solutions)
+    # The targets whose page the document prints (contents, solution pointers): these must not
+    # move. Others may (an exercise's box on a page boundary), and no number says where.
+    referenced = set(re.findall(r'class="page-ref" data-target="([^"]+)"', document.html))
     page_path = site / PRINT_PAGE
     page_path.parent.mkdir(exist_ok=True)
     page_path.write_text(document.html, encoding="utf-8")
@@ -243,9 +248,17 @@ def make_pdf(
                 # contents then fill spaces kept for them, so the final print breaks the same.
                 print_pdf(reader.page, draft, paper, tagged=False)
                 pages = named_destinations(draft)
-                missing = reader.page.evaluate(FILL_PAGE_NUMBERS, pages)
-                if missing:
-                    raise RuntimeError(f"targets the draft PDF did not place: {missing[:5]}")
+                # A number narrower than its placeholder can pull a line back and a target
+                # onto the page before: print drafts until the numbers stay where they point.
+                for _ in range(DRAFTS):
+                    missing = reader.page.evaluate(FILL_PAGE_NUMBERS, pages)
+                    if missing:
+                        raise RuntimeError(f"targets the draft PDF did not place: {missing[:5]}")
+                    print_pdf(reader.page, draft, paper, tagged=False)
+                    placed = named_destinations(draft)
+                    if _moved(pages, placed, referenced) == {}:
+                        break
+                    pages = placed
                 print_pdf(reader.page, out, paper, tagged=True)
             finally:
                 reader.close()
@@ -254,7 +267,7 @@ def make_pdf(
         if not keep_html:
             shutil.rmtree(site / PRINT_DIR, ignore_errors=True)
     final = named_destinations(out)
-    moved = {t: (p, final.get(t)) for t, p in pages.items() if final.get(t) != p}
+    moved = _moved(pages, final, referenced)
     if moved:
         raise RuntimeError(f"filling in the page numbers moved targets: {list(moved.items())[:5]}")
     add_outline(out, document.contents, final)
@@ -274,6 +287,11 @@ def make_pdf(
         f"{report['seconds']:.0f} s (also {site / PDF_NAME})"
     )
     return report
+
+
+def _moved(pages: dict[str, int], placed: dict[str, int], targets: set[str]) -> dict:
+    """The targets among ``targets`` that are not on the page ``pages`` says: (said, placed)."""
+    return {t: (pages.get(t), placed.get(t)) for t in targets if placed.get(t) != pages.get(t)}
 
 
 def sample_pages(pdf_path: Path) -> dict[str, int]:
