@@ -36,6 +36,7 @@ import pytest
 
 from book import ROOT, chapter_paths, toc_files
 from editions.outline import load_outline
+from editions.pdf import PDF_NAME
 from site_browser import PHONE, VIEWPORT, Reader, serve
 
 pytestmark = pytest.mark.slow
@@ -513,11 +514,14 @@ def test_dark_mode_keeps_text_and_figures_legible(dark, name):
 
 
 def test_internal_links_resolve(light, site):
-    base_url, _ = site
+    base_url, html = site
+    # The download menu links the whole book's PDF, which `make pdf` prints from the built site
+    # afterwards: until then it is not there (tests/test_pdf.py follows the link once printed).
+    unprinted = set() if (html / PDF_NAME).is_file() else {base_url + PDF_NAME}
     links = {}
     for name, (_, info, _) in light.items():
         for href in info["links"]:
-            if href.startswith(base_url):
+            if href.startswith(base_url) and href not in unprinted:
                 links.setdefault(href, name)
     assert len(links) > len(PAGES), "too few internal links found: is the page inspection working?"
     pages_text = {}
