@@ -561,6 +561,11 @@ def test_search_finds_a_chapter(browser, site):
         visit = reader.open(f"search.html?q={word}")
         # Sphinx's search runs in JavaScript after the page loads: wait for its result list.
         reader.page.wait_for_selector("#search-results ul.search li a", timeout=20_000)
+        # Sphinx lists the results one by one (5 ms apart), then writes the summary.
+        reader.page.wait_for_function(
+            "() => document.querySelector('#search-results p.search-summary')?.innerText",
+            timeout=20_000,
+        )
         results = reader.page.eval_on_selector_all(
             "#search-results ul.search li a", "els => els.map(a => a.href)"
         )
@@ -970,6 +975,11 @@ def test_search_ranks_chapters_above_api_entries(browser, site, word):
     try:
         reader.open(f"search.html?q={word}")
         reader.page.wait_for_selector("#search-results ul.search li a", timeout=20_000)
+        # Sphinx lists the results one by one (5 ms apart), then writes the summary.
+        reader.page.wait_for_function(
+            "() => document.querySelector('#search-results p.search-summary')?.innerText",
+            timeout=20_000,
+        )
         results = reader.page.eval_on_selector_all(
             "#search-results ul.search li a", "els => els.map(a => a.href)"
         )
