@@ -36,8 +36,6 @@ from pdf import (
 
 pdfium = pytest.importorskip("pypdfium2")
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def printed(built_book, browser, tmp_path_factory):
