@@ -190,7 +190,9 @@ class OutlineDirective(SphinxDirective):
 # -- rendering -----------------------------------------------------------------------------------
 
 
-def _inline(text: str) -> list[nodes.Node]:
+def inline_nodes(text: str) -> list[nodes.Node]:
+    """Docutils nodes for a line of outline text: `code`, $math$ and plain text (the cheat
+    sheet's extension uses it too)."""
     out = []
     for kind, content in inline_parts(text):
         if kind == "code":
@@ -257,7 +259,7 @@ def needs_first(env, docname: str, needs, background) -> list[nodes.Node]:
     for item in background:
         if out:
             out.append(nodes.Text("; "))
-        out.extend(_inline(item))
+        out.extend(inline_nodes(item))
     return out or [nodes.Text("nothing but curiosity")]
 
 
@@ -268,7 +270,7 @@ def opening_box(app, docname: str) -> nodes.Element:
         "", "", nodes.strong("In this chapter you will", "In this chapter you will")
     )
     box += nodes.bullet_list(
-        "", *(nodes.list_item("", nodes.paragraph("", "", *_inline(o))) for o in entry.learn)
+        "", *(nodes.list_item("", nodes.paragraph("", "", *inline_nodes(o))) for o in entry.learn)
     )
     need = nodes.paragraph("", "", nodes.strong("What you need first: ", "What you need first: "))
     need.extend(needs_first(env, docname, entry.needs, entry.background))
@@ -383,7 +385,10 @@ def chapters_table(app, fromdoc: str) -> nodes.Element:
             name += _chapter_link(doc, fromdoc, _title(env, doc))
             learn = nodes.bullet_list(
                 "",
-                *(nodes.list_item("", nodes.paragraph("", "", *_inline(o))) for o in entry.learn),
+                *(
+                    nodes.list_item("", nodes.paragraph("", "", *inline_nodes(o)))
+                    for o in entry.learn
+                ),
             )
             time = nodes.paragraph()
             if reading is not None:
