@@ -125,7 +125,14 @@ def _chapters(app) -> list[str]:
 
 
 def _parts(app) -> list[tuple[str, list[str]]]:
-    return toc_parts(Path(app.srcdir) / "_toc.yml")
+    return toc_parts(_toc_path(app))
+
+
+def _toc_path(app) -> Path:
+    """The table of contents this build uses: jupyter-book's ``--toc`` (the student site passes
+    its own, without the Coursework part) or the book's ``_toc.yml``."""
+    configured = Path(getattr(app.config, "external_toc_path", None) or "_toc.yml")
+    return configured if configured.is_absolute() else Path(app.srcdir) / configured
 
 
 def check_outline(app, config) -> None:
