@@ -24,7 +24,7 @@ from docutils import nodes
 from sphinx import addnodes
 from sphinx.util.docutils import SphinxDirective
 
-from editions.outline import inline_parts
+from site_outline import inline_nodes
 
 #: How a ``Recommendation.kwargs`` entry is written in the PyTorch call: a format for its value,
 #: or None for an argument ``torch.nn`` has no equivalent of (the reason says what to do).
@@ -97,18 +97,6 @@ def rows(situations: list[dict]) -> list[dict]:
     return out
 
 
-def _inline(text: str) -> list[nodes.Node]:
-    out = []
-    for kind, content in inline_parts(text):
-        if kind == "code":
-            out.append(nodes.literal(content, content))
-        elif kind == "math":
-            out.append(nodes.math(content, content))
-        else:
-            out.append(nodes.Text(content))
-    return out
-
-
 def _cell(*children, classes=()) -> nodes.entry:
     return nodes.entry("", *children, classes=list(classes))
 
@@ -149,7 +137,7 @@ class LossCheatsheet(SphinxDirective):
                 nodes.paragraph(row["reason"], row["reason"], classes=["cheatsheet-reason"]),
                 classes=["cheatsheet-loss"],
             )
-            mistake = nodes.paragraph("", "", *_inline(row["mistake"]))
+            mistake = nodes.paragraph("", "", *inline_nodes(row["mistake"]))
             if row["see"]:
                 mistake += nodes.Text(" See ")
                 mistake += addnodes.pending_xref(

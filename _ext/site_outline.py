@@ -125,7 +125,14 @@ def _chapters(app) -> list[str]:
 
 
 def _parts(app) -> list[tuple[str, list[str]]]:
-    return toc_parts(Path(app.srcdir) / "_toc.yml")
+    return toc_parts(_toc_path(app))
+
+
+def _toc_path(app) -> Path:
+    """The table of contents this build uses: jupyter-book's ``--toc`` (the student site passes
+    its own, without the Coursework part) or the book's ``_toc.yml``."""
+    configured = Path(getattr(app.config, "external_toc_path", None) or "_toc.yml")
+    return configured if configured.is_absolute() else Path(app.srcdir) / configured
 
 
 def check_outline(app, config) -> None:
@@ -190,7 +197,9 @@ class OutlineDirective(SphinxDirective):
 # -- rendering -----------------------------------------------------------------------------------
 
 
-def _inline(text: str) -> list[nodes.Node]:
+def inline_nodes(text: str) -> list[nodes.Node]:
+    """Docutils nodes for a line of outline text: `code`, $math$ and plain text (the cheat
+    sheet's extension uses it too)."""
     out = []
     for kind, content in inline_parts(text):
         if kind == "code":
@@ -257,7 +266,7 @@ def needs_first(env, docname: str, needs, background) -> list[nodes.Node]:
     for item in background:
         if out:
             out.append(nodes.Text("; "))
-        out.extend(_inline(item))
+        out.extend(inline_nodes(item))
     return out or [nodes.Text("nothing but curiosity")]
 
 
@@ -268,7 +277,7 @@ def opening_box(app, docname: str) -> nodes.Element:
         "", "", nodes.strong("In this chapter you will", "In this chapter you will")
     )
     box += nodes.bullet_list(
-        "", *(nodes.list_item("", nodes.paragraph("", "", *_inline(o))) for o in entry.learn)
+        "", *(nodes.list_item("", nodes.paragraph("", "", *inline_nodes(o))) for o in entry.learn)
     )
     need = nodes.paragraph("", "", nodes.strong("What you need first: ", "What you need first: "))
     need.extend(needs_first(env, docname, entry.needs, entry.background))
@@ -383,7 +392,10 @@ def chapters_table(app, fromdoc: str) -> nodes.Element:
             name += _chapter_link(doc, fromdoc, _title(env, doc))
             learn = nodes.bullet_list(
                 "",
-                *(nodes.list_item("", nodes.paragraph("", "", *_inline(o))) for o in entry.learn),
+                *(
+                    nodes.list_item("", nodes.paragraph("", "", *inline_nodes(o)))
+                    for o in entry.learn
+                ),
             )
             time = nodes.paragraph()
             if reading is not None:

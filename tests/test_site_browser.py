@@ -553,22 +553,31 @@ def _search_word() -> tuple[str, str]:
     return "gradient", str(chapter_paths()[0].relative_to(ROOT).with_suffix(""))
 
 
+def _search_results(reader: Reader, word: str):
+    """Search the site for ``word``; return the page's visit and every result's address, in order.
+
+    Sphinx's search runs in JavaScript after the page loads and adds its results to the list one
+    at a time (``_displayNextItem``, 5 ms apart); it writes its summary ("Search finished, found
+    ...") only after the last one. Waiting for the summary, not for a first result, reads the
+    whole list, not however much of it was on the page at that moment.
+    """
+    visit = reader.open(f"search.html?q={word}")
+    reader.page.wait_for_function(
+        "() => document.querySelector('#search-results p.search-summary')?.textContent.trim()",
+        timeout=20_000,
+    )
+    results = reader.page.eval_on_selector_all(
+        "#search-results ul.search li a", "els => els.map(a => a.href)"
+    )
+    return visit, results
+
+
 def test_search_finds_a_chapter(browser, site):
     base_url, _ = site
     word, chapter = _search_word()
     reader = Reader(browser, base_url)
     try:
-        visit = reader.open(f"search.html?q={word}")
-        # Sphinx's search runs in JavaScript after the page loads: wait for its result list.
-        reader.page.wait_for_selector("#search-results ul.search li a", timeout=20_000)
-        # Sphinx lists the results one by one (5 ms apart), then writes the summary.
-        reader.page.wait_for_function(
-            "() => document.querySelector('#search-results p.search-summary')?.innerText",
-            timeout=20_000,
-        )
-        results = reader.page.eval_on_selector_all(
-            "#search-results ul.search li a", "els => els.map(a => a.href)"
-        )
+        visit, results = _search_results(reader, word)
         assert visit.console_errors == [] and visit.external_requests == []
     finally:
         reader.close()
@@ -973,16 +982,7 @@ def test_search_ranks_chapters_above_api_entries(browser, site, word):
     base_url, _ = site
     reader = Reader(browser, base_url)
     try:
-        reader.open(f"search.html?q={word}")
-        reader.page.wait_for_selector("#search-results ul.search li a", timeout=20_000)
-        # Sphinx lists the results one by one (5 ms apart), then writes the summary.
-        reader.page.wait_for_function(
-            "() => document.querySelector('#search-results p.search-summary')?.innerText",
-            timeout=20_000,
-        )
-        results = reader.page.eval_on_selector_all(
-            "#search-results ul.search li a", "els => els.map(a => a.href)"
-        )
+        _, results = _search_results(reader, word)
     finally:
         reader.close()
     kinds = [
