@@ -113,7 +113,7 @@ def test_the_symbolic_softmax_gradients_are_lossutils_and_pytorchs(ch):
 def test_the_softmax_trainings_gradients_are_pytorchs_on_the_bad_start(ch):
     """The squared error summed over the classes and averaged over the examples (the chapter's
     convention), and F.mse_loss's default, C times smaller; cross-entropy's mean."""
-    X3, onehot = ch.X3s[0], ch.onehot[0]
+    X3, onehot = ch.X3s[0], ch.onehot[0].copy()  # a view of a read-only array: torch warns
     logits0 = X3 @ ch.W_bad
     p0 = lu.softmax(logits0, axis=1)
     ours = ch.softmax_backward(p0, lu.grad_mse(p0, onehot, reduction="sum") / ch.n3)
