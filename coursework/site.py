@@ -130,8 +130,15 @@ def site_secrets(chapters: list[Path], other_pages: list[Path]) -> Secrets:
     )
 
 
-def build_student_site(out: Path, *, root: Path = ROOT, force: bool = False) -> Path:
+def build_student_site(
+    out: Path, *, root: Path = ROOT, force: bool = False, jupyter_cache: Path | None = None
+) -> Path:
     """Build the student site into ``out/_build/html``; return that folder.
+
+    Chapters execute through the book's jupyter-cache (``jupyter_cache``, by default that of
+    `make book`, ``_build/.jupyter_cache``): the student site runs the same notebooks, so a
+    chapter the book has run, unchanged since, is read from there instead of run again.
+    ``force`` runs every chapter afresh.
 
     Raises:
       RuntimeError: the build failed (its log's end is in the message).
@@ -147,6 +154,9 @@ def build_student_site(out: Path, *, root: Path = ROOT, force: bool = False) -> 
     )
     if force:
         config["execute"]["execute_notebooks"] = "force"
+    config["execute"]["cache"] = str(
+        Path(jupyter_cache or root / "_build" / ".jupyter_cache").resolve()
+    )
     (out / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     (out / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
     # As `make book` builds: scripts/build_book.py is `jupyter-book build` reading on every core.

@@ -41,12 +41,13 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory):
-    """Build the whole book once, with every chapter executed afresh.
+    """Build the whole book once, with every chapter executed afresh (into an empty
+    jupyter-cache, which the student site's build then reads instead of running them again).
 
     Returns ``(result, html_dir)``: the finished process (with its log) and the site folder.
     """
     output = tmp_path_factory.mktemp("book")
-    result = build_book(ROOT, output, force=True)
+    result = build_book(ROOT, output, force=False)
     return result, output / "_build" / "html"
 
 

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 import yaml
 
-from book import ROOT, chapter_paths
+from book import ROOT, book_cache, chapter_paths
 from coursework.leaks import scan
 from coursework.site import COLAB_BRANCH, build_student_site, overlay, site_secrets
 
@@ -52,9 +52,14 @@ def test_the_leak_check_finds_the_solutions_on_the_readers_site(built_book):
 
 
 @pytest.fixture(scope="session")
-def student_site(tmp_path_factory):
+def student_site(built_book, tmp_path_factory):
+    """The student site, its chapters read from the jupyter-cache that the book's build (which
+    executed them afresh) filled: the same notebooks, run once per test session."""
+    result, html = built_book
+    assert result.returncode == 0, "the book's build failed: see test_book_build"
     out = tmp_path_factory.mktemp("student-site")
-    return out, build_student_site(out, force=True)  # raises on a failed build or a leak
+    cache = book_cache(html.parents[1])
+    return out, build_student_site(out, jupyter_cache=cache)  # raises on a failure or a leak
 
 
 @pytest.mark.slow
