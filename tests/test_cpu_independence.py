@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -74,23 +75,39 @@ def test_there_is_more_than_one_level_on_x86_64():
         assert len(LEVELS) >= 2, LEVELS
 
 
-@pytest.mark.parametrize(("name", "disabled", "aten"), LEVELS, ids=[lv[0] for lv in LEVELS])
-def test_accuracy_tests_pass_at_every_dispatch_level(name, disabled, aten):
-    env = {
+def _level_env(disabled: list[str], aten: str) -> dict[str, str]:
+    return {
         **os.environ,
         "NPY_DISABLE_CPU_FEATURES": " ".join(disabled),
         "ATEN_CPU_CAPABILITY": aten,
     }
+
+
+@pytest.fixture(scope="module")
+def accuracy_runs() -> dict[str, subprocess.CompletedProcess]:
+    """The accuracy tests run in a child process at each level, two children at a time (each
+    uses one core)."""
+
+    def run(level) -> subprocess.CompletedProcess:
+        _, disabled, aten = level
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *ACCURACY_TESTS],
+            cwd=ROOT,
+            env=_level_env(disabled, aten),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip([lv[0] for lv in LEVELS], pool.map(run, LEVELS)))
+
+
+@pytest.mark.parametrize(("name", "disabled", "aten"), LEVELS, ids=[lv[0] for lv in LEVELS])
+def test_accuracy_tests_pass_at_every_dispatch_level(accuracy_runs, name, disabled, aten):
     # The level is really in force: none of the disabled targets is enabled in the child.
-    assert not set(disabled) & set(_numpy_cpu(env)["enabled"])
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *ACCURACY_TESTS],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    assert not set(disabled) & set(_numpy_cpu(_level_env(disabled, aten))["enabled"])
+    result = accuracy_runs[name]
     assert result.returncode == 0, (
         f"at level {name} ({' '.join(disabled) or 'all targets'}):\n{result.stdout[-4000:]}"
     )
