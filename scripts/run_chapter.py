@@ -20,13 +20,18 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 
-def execute(path: Path, *, cwd: Path, timeout: int = 120) -> tuple[nbformat.NotebookNode, float]:
-    """Execute one MyST chapter; return the executed notebook and its wall time in seconds."""
+def execute(
+    path: Path, *, cwd: Path, timeout: int = 120, env: dict[str, str] | None = None
+) -> tuple[nbformat.NotebookNode, float]:
+    """Execute one MyST chapter; return the executed notebook and its wall time in seconds.
+
+    ``env``: the kernel's environment (default: this process's).
+    """
     nb = jupytext.read(path)
     start = time.perf_counter()
     NotebookClient(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
-    ).execute()
+    ).execute(**({} if env is None else {"env": env}))
     return nb, time.perf_counter() - start
 
 
