@@ -9,6 +9,12 @@ processes when asked (``-j``) and when every extension declares itself parallel-
 has no ``-j`` option, though its ``jupyter_book.sphinx.build_sphinx`` takes ``jobs``: this
 script passes it through and otherwise runs the ``jupyter-book build`` command unchanged, so
 the output is the same as a serial build's (the tests compare the glued numbers).
+
+Sphinx hands its reading processes chunks of about ten documents in alphabetical order, so on
+two cores one process could get most of the slow chapters while the other finishes early and
+waits. This script reads one document per process instead, the largest sources (the chapters
+with the most experiments) first: the longest-processing-time-first schedule, which keeps every
+core busy until the end (:func:`largest_first`).
 """
 
 from __future__ import annotations
@@ -21,6 +27,40 @@ import sys
 def jobs_from(text: str) -> int:
     """``auto`` is one job per core; Sphinx's own ``-j auto`` means the same."""
     return os.cpu_count() or 1 if text == "auto" else max(1, int(text))
+
+
+def largest_first(docnames: list[str], nproc: int, size) -> list[list[str]]:
+    """Chunks of one document each, in the order that makes Sphinx read the largest first.
+
+    Sphinx's ``ParallelTasks`` starts the first ``nproc`` chunks at once, then, each time a
+    process finishes, the chunk added *last* among those still waiting (``dict.popitem``): so
+    the largest ``nproc`` go first and the rest are listed from the smallest up. The size of a
+    source is the proxy for its run time: the slowest chapters are the largest sources.
+    """
+    by_size = sorted(docnames, key=size, reverse=True)
+    started, waiting = by_size[:nproc], by_size[nproc:]
+    return [[name] for name in started + waiting[::-1]]
+
+
+def read_largest_first() -> None:
+    """Make Sphinx's parallel read use :func:`largest_first` instead of its alphabetical chunks."""
+    import sphinx.builders
+
+    sphinx_read = sphinx.builders.Builder._read_parallel
+    sphinx_chunks = sphinx.builders.make_chunks
+
+    def read(builder, docnames: list[str], nproc: int) -> None:
+        def size(docname: str) -> int:
+            return os.path.getsize(builder.env.doc2path(docname))
+
+        chunks = largest_first(docnames, nproc, size)
+        sphinx.builders.make_chunks = lambda *args, **kwargs: chunks
+        try:
+            sphinx_read(builder, docnames, nproc)
+        finally:
+            sphinx.builders.make_chunks = sphinx_chunks
+
+    sphinx.builders.Builder._read_parallel = read
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     def build_in_parallel(*args, **kwargs):
         return serial_build(*args, **{**kwargs, "jobs": jobs})
 
+    read_largest_first()
     # `jupyter-book build` imports build_sphinx from this module when it runs, so it gets ours.
     jupyter_book.sphinx.build_sphinx = build_in_parallel
     try:
