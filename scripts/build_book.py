@@ -53,6 +53,8 @@ def read_largest_first() -> None:
         def size(docname: str) -> int:
             return os.path.getsize(builder.env.doc2path(docname))
 
+        create_the_jupyter_cache(builder.env)
+
         chunks = largest_first(docnames, nproc, size)
         sphinx.builders.make_chunks = lambda *args, **kwargs: chunks
         try:
@@ -61,6 +63,17 @@ def read_largest_first() -> None:
             sphinx.builders.make_chunks = sphinx_chunks
 
     sphinx.builders.Builder._read_parallel = read
+
+
+def create_the_jupyter_cache(env) -> None:
+    """Create myst-nb's cache of executed notebooks (``execute_notebooks: cache``) before the
+    reading processes start: two chapters read at the same moment would otherwise both create
+    its SQLite database, and one fails ("table settings already exists")."""
+    config = getattr(env, "mystnb_config", None)
+    if config is not None and config.execution_mode == "cache":
+        from jupyter_cache import get_cache
+
+        get_cache(config.execution_cache_path).db.dispose()  # opening it creates it
 
 
 def main(argv: list[str] | None = None) -> int:
