@@ -87,15 +87,27 @@ def dot(a: np.ndarray, b: np.ndarray) -> float:
 
     Float64 goes in pieces of at most 8192 elements: OpenBLAS runs a ``ddot`` of more than
     10000 elements on several threads, and on a busy 2-core machine waking them cost 6 to 15 ms
-    per call (measured), a thousand times the work. Its float32 ``sdot`` has no threaded path
-    (``kernel/x86_64/sdot.c``).
+    per call (measured), a thousand times the work. ``np.vecdot`` of the blocks seen as rows of
+    8192 makes one single-threaded ``ddot`` per row in one call (3.5 us for 32768 elements,
+    against 6.1 us for a Python loop of ``np.dot`` calls summed by ``math.fsum``; measured).
+    Its float32 ``sdot`` has no threaded path (``kernel/x86_64/sdot.c``).
     """
     if a.dtype == np.float32 or a.size <= _DDOT_PIECE:
         return float(np.dot(a, b))
-    pieces = range(0, a.size, _DDOT_PIECE)
-    return math.fsum(float(np.dot(a[i : i + _DDOT_PIECE], b[i : i + _DDOT_PIECE])) for i in pieces)
+    whole = a.size - a.size % _DDOT_PIECE
+    if _vecdot is None:  # NumPy 1.x
+        total = math.fsum(
+            np.dot(a[i : i + _DDOT_PIECE], b[i : i + _DDOT_PIECE])
+            for i in range(0, whole, _DDOT_PIECE)
+        )
+    else:
+        total = float(
+            _vecdot(a[:whole].reshape(-1, _DDOT_PIECE), b[:whole].reshape(-1, _DDOT_PIECE)).sum()
+        )
+    return total if whole == a.size else total + float(np.dot(a[whole:], b[whole:]))
 
 
+_vecdot = getattr(np, "vecdot", None)  # NumPy >= 2.0
 _DDOT_PIECE = 8192
 
 
