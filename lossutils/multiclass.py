@@ -273,6 +273,12 @@ def nll_loss(
         weight=weight,
     )
     x = inputs.scores
+    if inputs.weight is None and reduction != "none":
+        # The common case, -sum of the kept targets' log-probabilities over their count: no
+        # per-sample weights to build, and no gathers for the ignored targets.
+        kept = inputs.target != ignore_index
+        loss = np.negative(pick_classes(x, inputs.target, where=kept))
+        return _unbatch(reduce(loss, reduction, denominator=loss.size), inputs, axis_kept=False)
     y = class_targets(
         inputs.target, ignore_index=ignore_index, class_weight=inputs.weight, dtype=x.dtype
     )
