@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import registry
-from ._blocks import Result, elementwise, rowwise
+from ._blocks import Result, dot, elementwise, rowwise
 from ._stable import (
     bce_logits,
     bce_logits_grad,
@@ -186,14 +186,27 @@ def sigmoid_focal_loss(
     gamma, alpha = check_scalar(gamma, "gamma"), _check_alpha(alpha)
     z, t = pair_inputs(logits, target, name="logits", reduction=reduction, probabilities=True)
 
-    def loss(z, t):
+    def factors(z, t):
+        """``(alpha_t (1 - p_t)^gamma, BCE)``, whose product is the loss."""
         e = exp_neg_abs(z)  # the one exponential, shared
         p, one_minus_p = sigmoid_pair(z, e)
-        one_minus_p_t = t * one_minus_p + (1 - t) * p
-        ce = bce_logits(z, t, tail=softplus_tail(z, e))
-        return _alpha_t(alpha, t) * one_minus_p_t**gamma * ce
+        not_t = 1 - t  # shared by 1 - p_t and alpha_t
+        focus = t * one_minus_p
+        focus += not_t * p  # 1 - p_t
+        focus **= gamma  # in place; NumPy squares for gamma = 2
+        if alpha >= 0:
+            focus *= alpha * t + (1 - alpha) * not_t  # alpha_t
+        return focus, bce_logits(z, t, tail=softplus_tail(z, e))
 
-    return elementwise(loss, reduction, z=z, t=t)
+    def loss(z, t):
+        focus, ce = factors(z, t)
+        focus *= ce
+        return focus
+
+    def total(z, t):  # the last product and the sum in one pass
+        return dot(*factors(z, t))
+
+    return elementwise(loss, reduction, total=total, z=z, t=t)
 
 
 def grad_sigmoid_focal_loss(
