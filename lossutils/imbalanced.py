@@ -126,7 +126,7 @@ def grad_weighted_binary_cross_entropy_with_logits(
     z, t = pair_inputs(logits, target, name="logits", reduction=reduction, probabilities=True)
     scale = mean_scale(reduction, z.size)
     return elementwise(
-        lambda z, t: scale * bce_logits_grad(z, t, pos_weight=w1, neg_weight=w0), z=z, t=t
+        lambda z, t: bce_logits_grad(z, t, pos_weight=w1, neg_weight=w0, scale=scale), z=z, t=t
     )
 
 
