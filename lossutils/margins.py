@@ -313,7 +313,9 @@ class _Triplet:
     \\epsilon\\rVert_p`, the eps added to the difference)."""
 
     def __init__(self, a, pos, neg, p, eps, swap):
-        self.u_ap, self.u_an = a - pos + eps, a - neg + eps
+        self.u_ap, self.u_an = a - pos, a - neg
+        self.u_ap += eps
+        self.u_an += eps
         self.d_ap, self.d_an = p_norm(self.u_ap, p), p_norm(self.u_an, p)
         self.d_neg, self.an_weight = self.d_an, None  # None: the negative term weighs 1
         if swap:
