@@ -232,6 +232,12 @@ def _at_class(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (np.arange(rows)[:, None] * n_classes + y) * depth + np.arange(depth)
 
 
+def add_at_class(x: np.ndarray, y: np.ndarray, values: np.ndarray) -> None:
+    """``x[r, y[r, k], k] += values[r, k]`` in place, for a C-contiguous block ``x`` (one flat
+    gather and scatter; ``y`` has one class per row, so no position repeats)."""
+    x.reshape(-1)[_at_class(x, y)] += values
+
+
 def class_sum(x: np.ndarray) -> np.ndarray:
     """The sum over the classes, shape ``(rows, 1, K)``. For short rows (``K = 1``) with
     ``einsum``, about twice as fast as ``sum(axis=1)``, whose per-row overhead dominates at
