@@ -461,7 +461,8 @@ def _sum_of_squares(u: np.ndarray) -> np.ndarray:
     k = u.shape[-1]
     if k > 64 or u.ndim < 2 or u.dtype not in (np.float32, np.float64):
         return np.einsum("...k,...k->...", u, u)
-    squares = np.square(u).reshape(-1, k)
+    with np.errstate(over="ignore"):  # an overflow to inf is what p_norm looks for, and repairs
+        squares = np.square(u).reshape(-1, k)
     rows, step = len(squares), 8192 // k
     whole = rows - rows % step
     total = np.empty(rows, dtype=u.dtype)
