@@ -191,17 +191,16 @@ def sigmoid_focal_loss(
         e = exp_neg_abs(z)  # the one exponential, shared
         p, one_minus_p = sigmoid_pair(z, e)
         not_t = 1 - t  # shared by 1 - p_t and alpha_t
-        focus = t * one_minus_p
-        focus += not_t * p  # 1 - p_t
-        focus **= gamma  # in place; NumPy squares for gamma = 2
-        if alpha >= 0:
-            focus *= alpha * t + (1 - alpha) * not_t  # alpha_t
-        return focus, bce_logits(z, t, tail=softplus_tail(z, e))
+        one_minus_p_t = t * one_minus_p
+        one_minus_p_t += not_t * p
+        modulating = one_minus_p_t**gamma  # (1 - p_t)^gamma
+        if alpha >= 0:  # times alpha_t (as _alpha_t, with 1 - y shared)
+            modulating *= alpha * t + (1 - alpha) * not_t
+        return modulating, bce_logits(z, t, tail=softplus_tail(z, e))
 
     def loss(z, t):
-        focus, ce = factors(z, t)
-        focus *= ce
-        return focus
+        modulating, ce = factors(z, t)
+        return np.multiply(modulating, ce, out=modulating)
 
     def total(z, t):  # the last product and the sum in one pass
         return dot(*factors(z, t))
