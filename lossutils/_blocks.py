@@ -14,7 +14,8 @@ memory. A block and its temporaries stay in the CPU's caches, and the allocator 
 memory from block to block. Measured on a 2-core AMD EPYC (AVX-512), NumPy 2.4, a fresh process
 each (``benchmarks/bench_losses.py`` has the cases): blocks of 32 KiB were 20 to 50 % slower
 than 256 KiB (the per-call overhead of NumPy adds up), 256 KiB to 2 MiB were within a few per
-cent of each other, and the class losses kept gaining up to 512 KiB.
+cent of each other for the elementwise losses, and the row-wise losses kept gaining up to 1 MiB
+(:data:`ROW_BLOCK_BYTES`).
 
 What else the measurements taught, applied in :mod:`lossutils._stable`: NumPy's ``where``
 branches on every element (several times slower than arithmetic on random signs, so the
@@ -31,6 +32,7 @@ caller's array.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -42,10 +44,23 @@ from ._stable import working_dtype
 BLOCK_BYTES = 1 << 18
 
 
+#: Bytes of the first array per block of rows (:func:`rowwise`), in the working dtype: 131072
+#: float64 values. Row reductions pay NumPy's overhead per row and per call, not per element,
+#: so they gain from larger blocks: against 256 KiB, 1 MiB took cross-entropy 19.9 -> 14.5 ms,
+#: the triplet loss 3.2 -> 2.6 ms (float32, 2-core AMD EPYC with 1 MiB of L2 per core); 2 MiB
+#: was no faster, and the elementwise losses gained nothing past 256 KiB.
+ROW_BLOCK_BYTES = 1 << 20
+
+
 def block_length(dtype: np.dtype) -> int:
-    """Elements per block for arrays of ``dtype`` (for the class losses: about this many
-    elements per block of rows)."""
+    """Elements per block of :func:`elementwise` for arrays of ``dtype``."""
     return BLOCK_BYTES // np.dtype(dtype).itemsize
+
+
+def row_block_length(dtype: np.dtype) -> int:
+    """About this many elements of the first array per block of rows of :func:`rowwise` (at
+    least one row), for a working dtype ``dtype``."""
+    return ROW_BLOCK_BYTES // np.dtype(dtype).itemsize
 
 
 def _raise_the_allocators_threshold() -> None:
@@ -87,37 +102,78 @@ def dot(a: np.ndarray, b: np.ndarray) -> float:
 
     Float64 goes in pieces of at most 8192 elements: OpenBLAS runs a ``ddot`` of more than
     10000 elements on several threads, and on a busy 2-core machine waking them cost 6 to 15 ms
-    per call (measured), a thousand times the work. Its float32 ``sdot`` has no threaded path
-    (``kernel/x86_64/sdot.c``).
+    per call (measured), a thousand times the work. ``np.vecdot`` of the blocks seen as rows of
+    8192 makes one single-threaded ``ddot`` per row in one call (3.5 us for 32768 elements,
+    against 6.1 us for a Python loop of ``np.dot`` calls summed by ``math.fsum``; measured).
+    Its float32 ``sdot`` has no threaded path (``kernel/x86_64/sdot.c``).
     """
     if a.dtype == np.float32 or a.size <= _DDOT_PIECE:
         return float(np.dot(a, b))
-    pieces = range(0, a.size, _DDOT_PIECE)
-    return math.fsum(float(np.dot(a[i : i + _DDOT_PIECE], b[i : i + _DDOT_PIECE])) for i in pieces)
+    whole = a.size - a.size % _DDOT_PIECE
+    if _vecdot is None:  # NumPy 1.x
+        total = math.fsum(
+            np.dot(a[i : i + _DDOT_PIECE], b[i : i + _DDOT_PIECE])
+            for i in range(0, whole, _DDOT_PIECE)
+        )
+    else:
+        total = float(
+            _vecdot(a[:whole].reshape(-1, _DDOT_PIECE), b[:whole].reshape(-1, _DDOT_PIECE)).sum()
+        )
+    return total if whole == a.size else total + float(np.dot(a[whole:], b[whole:]))
 
 
+_vecdot = getattr(np, "vecdot", None)  # NumPy >= 2.0
 _DDOT_PIECE = 8192
 
 
 def pick_classes(
-    x: np.ndarray, index: np.ndarray, *, values: np.ndarray | None = None
+    x: np.ndarray,
+    index: np.ndarray,
+    *,
+    values: np.ndarray | None = None,
+    where: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """Get (or, with ``values``, set) the entries ``x[n, index[n, ...], ...]`` of a C-contiguous
     array with the classes on axis 1; ``index`` has ``x``'s shape without axis 1.
 
     Seen as ``(N, C, D)``, entry ``(n, c, d)`` is at ``(n C + c) D + d`` of the flat array: one
-    flat gather is a few times faster than ``np.take_along_axis``.
+    flat gather is a few times faster than ``np.take_along_axis``. ``where`` (a boolean array of
+    ``index``'s shape): get only the entries where it holds, as a 1-D array (the index may be
+    anything elsewhere, e.g. an ignored target), skipping the gathers of the others.
     """
     n, n_classes, depth = x.shape[0], x.shape[1], math.prod(x.shape[2:])
     if depth == 1:
         flat = index + np.arange(0, n * n_classes, n_classes).reshape(index.shape)
     else:
-        class_0 = np.arange(0, n * n_classes * depth, n_classes * depth)[:, None] + np.arange(depth)
-        flat = class_0.reshape(index.shape) + index * depth
+        flat = np.multiply(index, depth, dtype=np.intp)  # no overflow for narrow integer targets
+        flat += _class_0(n, n_classes, depth).reshape(index.shape)
+    if where is not None:
+        flat = flat[where] if not where.all() else flat.reshape(-1)
     if values is None:
         return np.take(x.reshape(-1), flat)
     x.reshape(-1)[flat] = values
     return None
+
+
+def _class_0(n: int, n_classes: int, depth: int) -> np.ndarray:
+    """The flat positions ``n C D + d`` of class 0 in an ``(N, C, D)`` array, shape ``(N, D)``,
+    read-only. Remembered for the last few shapes (up to 2^20 positions each): building them
+    took 2/3 of the index arithmetic of a 1e3 x 100 x 100 gather (NumPy's integer ``arange``
+    and short-row broadcasts are slow: 45 us of 70, measured)."""
+    if n * depth > _CACHED_POSITIONS:
+        return _positions(n, n_classes, depth)
+    return _cached_positions(n, n_classes, depth)
+
+
+def _positions(n: int, n_classes: int, depth: int) -> np.ndarray:
+    step = n_classes * depth
+    positions = np.arange(0, n * step, step)[:, None] + np.arange(depth)
+    positions.flags.writeable = False
+    return positions
+
+
+_cached_positions = functools.lru_cache(maxsize=4)(_positions)
+_CACHED_POSITIONS = 1 << 20
 
 
 def reduce(values: np.ndarray, reduction: str, *, denominator: float | None = None) -> Result:
@@ -294,7 +350,7 @@ def rowwise(
         result = np.empty(row_shape, dtype=first.dtype)
         result2 = result.reshape(as3[0], as3[2])
     partial_sums = []
-    for n, d in _row_blocks(shape, axis, block_length(work)):
+    for n, d in _row_blocks(shape, axis, row_block_length(work)):
         blocks = {  # C-contiguous, as the primitives' flat gathers and scatters expect
             name: np.ascontiguousarray(a[n, :, d] if a.ndim == 3 else a[n, d], dtype=dtype)
             for name, (a, dtype) in views.items()

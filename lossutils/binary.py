@@ -224,7 +224,7 @@ def grad_binary_cross_entropy_with_logits(
     z, t, w, pw = _logit_inputs(logits, target, weight, pos_weight, reduction)
     scale = mean_scale(reduction, z.size)
     return elementwise(
-        lambda z, t, pw=None: scale * bce_logits_grad(z, t, pos_weight=pw),
+        lambda z, t, pw=None: bce_logits_grad(z, t, pos_weight=pw, scale=scale),
         weight=w,
         z=z,
         t=t,
@@ -302,4 +302,4 @@ def grad_multilabel_soft_margin_loss(
     """
     z, t, w = _multilabel_inputs(logits, target, weight, reduction)
     scale = mean_scale(reduction, z.size // z.shape[-1]) / z.shape[-1]
-    return elementwise(lambda z, t: scale * bce_logits_grad(z, t), weight=w, z=z, t=t)
+    return elementwise(lambda z, t: bce_logits_grad(z, t, scale=scale), weight=w, z=z, t=t)

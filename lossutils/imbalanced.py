@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import registry
-from ._blocks import Result, elementwise, rowwise
+from ._blocks import Result, dot, elementwise, rowwise
 from ._stable import (
     bce_logits,
     bce_logits_grad,
@@ -126,7 +126,7 @@ def grad_weighted_binary_cross_entropy_with_logits(
     z, t = pair_inputs(logits, target, name="logits", reduction=reduction, probabilities=True)
     scale = mean_scale(reduction, z.size)
     return elementwise(
-        lambda z, t: scale * bce_logits_grad(z, t, pos_weight=w1, neg_weight=w0), z=z, t=t
+        lambda z, t: bce_logits_grad(z, t, pos_weight=w1, neg_weight=w0, scale=scale), z=z, t=t
     )
 
 
@@ -186,14 +186,26 @@ def sigmoid_focal_loss(
     gamma, alpha = check_scalar(gamma, "gamma"), _check_alpha(alpha)
     z, t = pair_inputs(logits, target, name="logits", reduction=reduction, probabilities=True)
 
-    def loss(z, t):
+    def factors(z, t):
+        """``(alpha_t (1 - p_t)^gamma, BCE)``, whose product is the loss."""
         e = exp_neg_abs(z)  # the one exponential, shared
         p, one_minus_p = sigmoid_pair(z, e)
-        one_minus_p_t = t * one_minus_p + (1 - t) * p
-        ce = bce_logits(z, t, tail=softplus_tail(z, e))
-        return _alpha_t(alpha, t) * one_minus_p_t**gamma * ce
+        not_t = 1 - t  # shared by 1 - p_t and alpha_t
+        one_minus_p_t = t * one_minus_p
+        one_minus_p_t += not_t * p
+        modulating = one_minus_p_t**gamma  # (1 - p_t)^gamma
+        if alpha >= 0:  # times alpha_t (as _alpha_t, with 1 - y shared)
+            modulating *= alpha * t + (1 - alpha) * not_t
+        return modulating, bce_logits(z, t, tail=softplus_tail(z, e))
 
-    return elementwise(loss, reduction, z=z, t=t)
+    def loss(z, t):
+        modulating, ce = factors(z, t)
+        return np.multiply(modulating, ce, out=modulating)
+
+    def total(z, t):  # the last product and the sum in one pass
+        return dot(*factors(z, t))
+
+    return elementwise(loss, reduction, total=total, z=z, t=t)
 
 
 def grad_sigmoid_focal_loss(

@@ -313,9 +313,11 @@ class _Triplet:
     \\epsilon\\rVert_p`, the eps added to the difference)."""
 
     def __init__(self, a, pos, neg, p, eps, swap):
-        self.u_ap, self.u_an = a - pos + eps, a - neg + eps
+        self.u_ap, self.u_an = a - pos, a - neg
+        self.u_ap += eps
+        self.u_an += eps
         self.d_ap, self.d_an = p_norm(self.u_ap, p), p_norm(self.u_an, p)
-        self.d_neg, self.an_weight = self.d_an, np.ones_like(self.d_an)
+        self.d_neg, self.an_weight = self.d_an, None  # None: the negative term weighs 1
         if swap:
             d_pn = p_norm(pos - neg + eps, p)
             self.d_neg = np.minimum(self.d_an, d_pn)
@@ -419,9 +421,15 @@ def grad_triplet_margin_loss(
 
     def grad(a, pos, neg):
         d = _Triplet(a[:, :, 0], pos[:, :, 0], neg[:, :, 0], p, eps, swap)
-        active = (d.d_ap - d.d_neg + margin >= 0)[:, None]
-        g = p_norm_grad(d.u_ap, d.d_ap, p) - d.an_weight[:, None] * p_norm_grad(d.u_an, d.d_an, p)
-        return np.where(active, scale * g, 0.0)[:, :, None]  # +0.0, not -0.0, where satisfied
+        active = d.d_ap - d.d_neg + margin >= 0
+        g_an = p_norm_grad(d.u_an, d.d_an, p)
+        if d.an_weight is not None:
+            g_an *= d.an_weight[:, None]
+        g = p_norm_grad(d.u_ap, d.d_ap, p)
+        g -= g_an
+        g *= scale
+        g[~active] = 0.0  # +0.0, not -0.0, where the margin is satisfied
+        return g[:, :, None]
 
     result = rowwise(grad, out="elements", a=a, pos=pos, neg=neg)
     return result[0] if unbatched else result

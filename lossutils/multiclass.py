@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike
 from . import registry
 from ._blocks import Result, pick_classes, reduce, rowwise
 from ._stable import (
+    add_at_class,
     class_sum,
     log_softmax_classes,
     pick,
@@ -215,11 +216,16 @@ def grad_cross_entropy(
 
     def grad(x, y, w_y, valid):
         g = target_softmax(x, y, exact_differences=exact).p_minus_onehot
-        g *= ((1 - eps) * scale) * w_y[:, None, :]  # hard targets: w_y (p - onehot)
-        if eps > 0:  # smoothing: (eps / C) (p sum(w) - w), p = (p - onehot) + onehot
-            soft = ((eps / n_classes) * scale) * valid[:, None, :]
-            p = softmax_classes(x)
-            g += soft * (p * w_total - (1.0 if w is None else w))
+        hard = ((1 - eps) * scale) * w_y  # hard targets: w_y (p - onehot)
+        if eps == 0:
+            g *= hard[:, None, :]
+            return g
+        # Smoothing adds soft (p sum(w) - w) = soft (sum(w) (p - onehot) + sum(w) onehot - w),
+        # soft = eps / C: from the same p - onehot, without a second softmax.
+        soft = ((eps / n_classes) * scale) * valid
+        g *= (hard + soft * w_total)[:, None, :]
+        g -= soft[:, None, :] if w is None else soft[:, None, :] * w
+        add_at_class(g, y, soft * w_total)
         return g
 
     result = rowwise(grad, out="elements", x=x, y=y.index, w_y=y.weight, valid=y.valid)
@@ -273,6 +279,12 @@ def nll_loss(
         weight=weight,
     )
     x = inputs.scores
+    if inputs.weight is None and reduction != "none":
+        # The common case, -sum of the kept targets' log-probabilities over their count: no
+        # per-sample weights to build, and no gathers for the ignored targets.
+        kept = inputs.target != ignore_index
+        loss = np.negative(pick_classes(x, inputs.target, where=kept))
+        return _unbatch(reduce(loss, reduction, denominator=loss.size), inputs, axis_kept=False)
     y = class_targets(
         inputs.target, ignore_index=ignore_index, class_weight=inputs.weight, dtype=x.dtype
     )

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import registry
-from ._blocks import Result, elementwise
+from ._blocks import Result, dot, elementwise
 from ._validation import as_float_array, check_scalar, mean_scale, pair_inputs
 
 __all__ = registry.exports("probabilistic")
@@ -246,7 +246,11 @@ def poisson_nll_loss(
         value = np.exp(x) - t * x if log_input else x - t * np.log(x + eps)
         return value + _stirling(t) if full else value
 
-    return elementwise(loss, reduction, x=x, t=t)
+    def total(x, t):  # sum(e^x) - t . x: one pass fewer per block (its error bound is the same)
+        return float(np.exp(x).sum()) - dot(t, x)
+
+    simple = log_input and not full
+    return elementwise(loss, reduction, total=total if simple else None, x=x, t=t)
 
 
 def grad_poisson_nll_loss(

@@ -12,9 +12,10 @@ import torch.nn.functional as F
 
 import lossutils as lu
 from helpers import ATOL, REDUCTIONS, RTOL, torch_value_and_grad
-from lossutils._blocks import block_length
+from lossutils._blocks import block_length, row_block_length
 
 BLOCK_SIZE = block_length(np.float32)  # the largest block, in elements (float32 work)
+ROW_BLOCK_SIZE = row_block_length(np.float64)  # a block of rows, in elements (float64 work)
 
 EPS32 = float(np.finfo(np.float32).eps)
 rng = np.random.default_rng(7)
@@ -65,9 +66,9 @@ def test_sigmoid_focal_over_many_blocks_is_its_formula():
 # (logits shape, what it exercises): rows across blocks; (N, C, d) blocks cut along d; a row
 # (C classes) longer than a block.
 CLASS_SHAPES = [
-    ((3 * BLOCK_SIZE // 7 + 5, 7), "rows"),
-    ((3, 5, BLOCK_SIZE // 2 + 3), "depth"),
-    ((2, BLOCK_SIZE + 11), "long rows"),
+    ((3 * ROW_BLOCK_SIZE // 7 + 5, 7), "rows"),
+    ((3, 5, ROW_BLOCK_SIZE // 2 + 3), "depth"),
+    ((2, ROW_BLOCK_SIZE + 11), "long rows"),
 ]
 
 
