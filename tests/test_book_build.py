@@ -139,3 +139,16 @@ def test_the_parallel_build_glues_what_serial_runs_glue(built_book, tmp_path):
             k: next(iter(v["data"].values())) for k, v in json.loads(glue_file.read_text()).items()
         }
         assert values and values == built, f"{chapter.name}: the parallel build glued other values"
+
+
+def test_the_parallel_read_gets_chunks_of_about_equal_size():
+    """scripts/build_book.py: every document read once, one chunk per process, the sizes
+    balanced as the longest-processing-time-first rule balances them."""
+    from build_book import largest_first
+
+    sizes = {"a": 90, "b": 80, "c": 40, "d": 30, "e": 20, "f": 10}
+    chunks = largest_first(list(sizes), 2, sizes.get)
+    assert sorted(d for chunk in chunks for d in chunk) == sorted(sizes)
+    assert [sum(sizes[d] for d in chunk) for chunk in chunks] == [140, 130]
+    assert all(chunk == sorted(chunk, key=sizes.get, reverse=True) for chunk in chunks)
+    assert largest_first(["a"], 2, sizes.get) == [["a"]]
